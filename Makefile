@@ -1,0 +1,47 @@
+# The README's commands. Everything installs into .venv from requirements.lock (the lock file).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast lint ui bench lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole loop on the embedded default (local Dagster instance, local files, MLflow on SQLite).
+demo: install
+	$(VENV)/bin/drift-sentinel demo
+
+## Lint, then every test (unit, Dagster, integration against real servers, the demo end to end).
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+test-fast: install
+	$(PY) -m pytest -m "not slow and not integration"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## The Dagster UI on the demo's instance.
+ui: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.sentinel/dagster_home} $(VENV)/bin/dagster dev -w workspace.yaml
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+## Re-resolve the lock file after changing pyproject.toml.
+lock:
+	$(UV) pip compile pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf .sentinel
