@@ -1,0 +1,181 @@
+"""Data-quality expectations for prediction-log windows, validated with Great Expectations.
+
+A :class:`QualitySuite` is learned from a baseline frame (the training snapshot): every declared column must exist,
+null rates may not exceed the baseline's by more than ``null_slack``, numeric values must lie within the baseline's
+range widened by ``range_slack`` × its span (``mostly`` of them), and there must be at least one row. The suite is
+plain data; :func:`validate_window` runs it through GX's ephemeral context (GX is imported only there, since its
+import costs seconds).
+
+>>> import pandas as pd
+>>> base = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0], "device": ["a", "b", "a", "b"]})
+>>> suite = learn_suite(base, numeric=["amount"], categorical=["device"])
+>>> validate_window(base, suite).passed
+True
+>>> bad = validate_window(pd.DataFrame({"amount": [1.0, 90.0, 95.0, 99.0]}), suite)
+>>> bad.passed, [f.expectation for f in bad.failures]
+(False, ['column_exists:device', 'values_in_range:amount'])
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from drift_sentinel.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class ColumnExpectation:
+    """What one column must satisfy."""
+
+    column: str
+    max_null_fraction: float
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+@dataclass(frozen=True)
+class QualitySuite:
+    """Expectations for a window; learned from a baseline by :func:`learn_suite`."""
+
+    columns: tuple[ColumnExpectation, ...]
+    mostly: float = 0.99
+    min_rows: int = 1
+
+
+@dataclass(frozen=True)
+class QualityFailure:
+    expectation: str
+    column: str | None
+    observed: str
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """Outcome of validating one window: ``passed`` only when every expectation holds."""
+
+    verdict: Verdict
+    n_rows: int
+    n_expectations: int
+    failures: tuple[QualityFailure, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict is Verdict.PASSED
+
+    def describe(self) -> str:
+        if self.passed:
+            return f"{self.n_expectations} expectations passed on {self.n_rows} rows"
+        return "; ".join(f"{f.expectation}: {f.observed}" for f in self.failures)
+
+
+def learn_suite(
+    baseline: pd.DataFrame,
+    *,
+    numeric: Sequence[str],
+    categorical: Sequence[str] = (),
+    null_slack: float = 0.05,
+    range_slack: float = 0.5,
+    mostly: float = 0.99,
+) -> QualitySuite:
+    """Learn a suite from a baseline frame (columns missing from the baseline get schema-only checks)."""
+    columns = []
+    for name in [*numeric, *categorical]:
+        if name not in baseline.columns:
+            columns.append(ColumnExpectation(name, max_null_fraction=1.0))
+            continue
+        values = baseline[name]
+        null_fraction = float(values.isna().mean()) if len(values) else 0.0
+        bound = min(1.0, null_fraction + null_slack)
+        lo = hi = None
+        if name in numeric:
+            finite = pd.to_numeric(values, errors="coerce").replace([math.inf, -math.inf], math.nan).dropna()
+            if len(finite):
+                span = float(finite.max() - finite.min()) or abs(float(finite.max())) or 1.0
+                lo, hi = float(finite.min()) - range_slack * span, float(finite.max()) + range_slack * span
+        columns.append(ColumnExpectation(name, max_null_fraction=bound, min_value=lo, max_value=hi))
+    return QualitySuite(columns=tuple(columns), mostly=mostly)
+
+
+def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
+    """Validate ``window`` against ``suite`` with Great Expectations."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+
+    present = set(window.columns)
+    expectations: list[tuple[str, str | None, Any]] = []
+    for col in suite.columns:
+        expectations.append((f"column_exists:{col.column}", col.column, gxe.ExpectColumnToExist(column=col.column)))
+        if col.column not in present:
+            continue
+        if col.max_null_fraction < 1.0:
+            expectations.append(
+                (
+                    f"null_rate:{col.column}",
+                    col.column,
+                    gxe.ExpectColumnValuesToNotBeNull(column=col.column, mostly=max(0.0, 1 - col.max_null_fraction)),
+                )
+            )
+        if col.min_value is not None and pd.api.types.is_numeric_dtype(window[col.column]):
+            expectations.append(
+                (
+                    f"values_in_range:{col.column}",
+                    col.column,
+                    gxe.ExpectColumnValuesToBeBetween(
+                        column=col.column, min_value=col.min_value, max_value=col.max_value, mostly=suite.mostly
+                    ),
+                )
+            )
+    if len(window) < suite.min_rows:
+        return QualityResult(
+            verdict=Verdict.FAILED,
+            n_rows=len(window),
+            n_expectations=len(expectations) + 1,
+            failures=(QualityFailure("min_rows", None, f"{len(window)} rows < {suite.min_rows}"),),
+        )
+
+    context = gx.get_context(mode="ephemeral")
+    try:
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except (ImportError, AttributeError):  # pragma: no cover - older/newer GX
+        pass
+    source = context.data_sources.add_pandas("window")
+    batch_definition = source.add_dataframe_asset("window").add_batch_definition_whole_dataframe("all")
+    gx_suite = gx.ExpectationSuite(name="window_quality")
+    for _, _, expectation in expectations:
+        gx_suite.add_expectation(expectation)
+    frame = window.replace([math.inf, -math.inf], math.nan) if len(window) else window
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(gx_suite)
+    # GX does not keep the suite's order in its results: map each back by (type, column).
+    names = {(e.expectation_type, column): (name, column) for name, column, e in expectations}
+    failures = []
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        name, column = names[(config.type, config.kwargs.get("column"))]
+        detail = outcome.result or {}
+        if "unexpected_percent" in detail:
+            observed = f"{detail['unexpected_percent']:.1f}% unexpected ({detail.get('unexpected_count')} rows)"
+        else:
+            observed = "column missing" if name.startswith("column_exists") else str(detail or "failed")
+        failures.append(QualityFailure(name, column, observed))
+    failures.sort(key=lambda f: f.expectation)
+    return QualityResult(
+        verdict=Verdict.FAILED if failures else Verdict.PASSED,
+        n_rows=len(window),
+        n_expectations=len(expectations),
+        failures=tuple(failures),
+    )

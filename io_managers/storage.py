@@ -1,0 +1,81 @@
+"""One IO manager for every Drift Sentinel asset.
+
+DataFrames are stored as Parquet, dicts and lists as JSON, anything else as pickle, at
+``{base_uri}/{asset key path}/{partition}.{ext}`` — a local folder by default, ``s3://bucket/prefix`` in
+production (pyarrow's S3 filesystem; endpoint from ``S3_ENDPOINT_URL`` for MinIO or moto).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+
+from drift_sentinel.errors import DataError
+from drift_sentinel.windows import filesystem
+
+_EXTENSIONS = ("parquet", "json", "pickle")
+
+
+class SentinelIOManager(ConfigurableIOManager):
+    """Parquet/JSON/pickle values under ``base_uri`` (a folder or ``s3://bucket/prefix``)."""
+
+    base_uri: str
+
+    def _stem(self, context: InputContext | OutputContext) -> str:
+        key = context.asset_key.path if context.has_asset_key else [context.step_key, context.name]
+        stem = "/".join([self.base_uri.rstrip("/"), *key])
+        partition = context.asset_partition_key if context.has_asset_partitions else "__all__"
+        return f"{stem}/{partition}"
+
+    def handle_output(self, context: OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        fs, stem = filesystem(self._stem(context))
+        fs.create_dir(stem.rsplit("/", 1)[0], recursive=True)
+        if isinstance(obj, pd.DataFrame):
+            path = f"{stem}.parquet"
+            table = pa.Table.from_pandas(obj, preserve_index=False)
+            with fs.open_output_stream(path) as out:
+                pq.write_table(table, out)
+        elif isinstance(obj, dict | list):
+            path = f"{stem}.json"
+            with fs.open_output_stream(path) as out:
+                out.write(json.dumps(obj, indent=1, default=str).encode())
+        else:
+            path = f"{stem}.pickle"
+            with fs.open_output_stream(path) as out:
+                out.write(pickle.dumps(obj))
+        # remove a stale value of another type so load_input never reads an old one
+        for ext in _EXTENSIONS:
+            other = f"{stem}.{ext}"
+            if other != path and fs.get_file_info(other).type == pafs.FileType.File:
+                fs.delete_file(other)
+        context.add_output_metadata({"path": path})
+
+    def load_input(self, context: InputContext) -> Any:
+        upstream = context.upstream_output
+        stem_context = upstream if upstream is not None and upstream.has_asset_key else context
+        fs, stem = filesystem(self._stem(context if context.has_asset_key else stem_context))
+        for ext in _EXTENSIONS:
+            path = f"{stem}.{ext}"
+            if fs.get_file_info(path).type != pafs.FileType.File:
+                continue
+            try:
+                with fs.open_input_file(path) as src:
+                    data = src.read()
+                if ext == "parquet":
+                    return pq.read_table(io.BytesIO(data)).to_pandas()
+                if ext == "json":
+                    return json.loads(data)
+                return pickle.loads(data)
+            except (pa.ArrowInvalid, json.JSONDecodeError, pickle.UnpicklingError, EOFError) as exc:
+                raise DataError(f"{path}: stored value is corrupt ({exc}); re-materialize the asset") from None
+        raise DataError(f"{stem}.*: no stored value; materialize {context.asset_key.to_user_string()} first")
