@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -227,12 +228,32 @@ class ThresholdVersion:
         )
 
 
+def _write_once(path: Path, payload: bytes) -> bool:
+    """Create ``path`` with ``payload`` atomically, only if it does not exist (False if it does).
+
+    The payload goes to a private temporary file first, then ``os.link`` publishes it: the link
+    fails if the name exists, and readers never see a half-written file.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink()
+    return True
+
+
 class ThresholdStore:
     """Versioned thresholds per model in a local folder: ``<root>/<model_id>/v000001.json``.
 
-    Each version is written once (``O_EXCL``), so two writers racing for the same version number
-    cannot overwrite each other: the loser retries with the next number. ``current`` is the highest
-    version; ``revert`` appends a copy of an older version, so history is never rewritten.
+    Each version is written once (an atomic create-if-absent), so two writers racing for the same
+    version number cannot overwrite each other: the loser retries with the next number. ``current``
+    is the highest version; ``revert`` appends a copy of an older version, so history is never rewritten.
 
     >>> import tempfile
     >>> store = ThresholdStore(tempfile.mkdtemp())
@@ -302,13 +323,10 @@ class ThresholdStore:
                 reverts_to=reverts_to,
             )
             path = folder / f"v{number:06d}.json"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                continue  # another writer took this number; take the next
-            with os.fdopen(fd, "w") as handle:
-                json.dump(version.to_dict(), handle, indent=2, sort_keys=True)
-            return version
+            payload = json.dumps(version.to_dict(), indent=2, sort_keys=True).encode()
+            if _write_once(path, payload):
+                return version
+            # another writer took this number; take the next
 
     def revert(
         self, model_id: str, *, actor: str, reason: str, to_version: int | None = None
