@@ -1,0 +1,734 @@
+"""``detect_drift``: every enabled detector on every feature, the quorum decision and the report.
+
+Decision rule (see :mod:`drift_sentinel.detection.sensitivity` for the numbers):
+
+1. Per feature, each applicable detector computes its statistic, a p-value and a scale-free effect size
+   (KS D; Wasserstein distance / reference standard deviation; PSI; Cramér's V).
+2. Per detector, p-values are adjusted with Benjamini–Hochberg across the features it ran on; the
+   detector votes "drift" when the adjusted p-value is at most ``alpha`` **and** the effect size reaches
+   the sensitivity's threshold (or the per-feature override in ``config.thresholds``). Wasserstein has no
+   test of its own: its significance is the KS test's on the same samples.
+3. A feature is drifted when at least ``min(quorum, #applicable detectors)`` detectors vote drift, or its
+   share of missing values changed significantly and by at least the null-rate threshold.
+4. Fewer than ``min_samples`` usable values on either side makes the feature INCONCLUSIVE; a column that
+   is absent from a window is ERROR. The report is FAILED when any feature, model signal or the
+   multivariate detector drifted, otherwise INCONCLUSIVE when any feature was INCONCLUSIVE or ERROR,
+   otherwise PASSED.
+
+Streaming detectors (``adwin``, ``page_hinkley``) run over the time-ordered current values of each
+numeric feature, standardised with the reference mean and standard deviation; they vote drift when they
+detect a change whose mean shift (after vs before the change start, in reference standard deviations)
+reaches the threshold, and the change start's timestamp becomes the feature's ``drift_start``. With a
+``prediction_column`` the same runs on the prediction score (``report.signals["prediction"]``); with a
+``label_column`` too, the error stream (``prediction ≥ 0.5 ≠ label`` for binary labels) gets DDM and an
+error-rate comparison with the reference (``report.signals["error"]``). Rows with missing labels
+(delayed) are skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from drift_sentinel.detection.config import DetectionConfig
+from drift_sentinel.detection.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+    as_config,
+    category_counts,
+    infer_kind,
+    numeric_values,
+    profile_column,
+)
+from drift_sentinel.detection.results import AffectedFeature, DriftReport, FeatureDrift, TestResult
+from drift_sentinel.detection.sensitivity import Thresholds, thresholds_for
+from drift_sentinel.detection.streaming import ADWIN, DDM, PageHinkley
+from drift_sentinel.detection.univariate import (
+    KS_EXACT_MAX_N,
+    cramers_v,
+    ks_pvalue,
+    psi_from_counts,
+    psi_pvalue,
+    sorted_ks_wasserstein,
+)
+from drift_sentinel.errors import DataError
+from drift_sentinel.verdict import Verdict
+
+__all__ = ["benjamini_hochberg", "detect_drift"]
+
+NUMERIC_DETECTORS = ("ks", "psi", "wasserstein", "adwin", "page_hinkley")
+CATEGORICAL_DETECTORS = ("chi_square", "psi")
+STREAMING = {"adwin": ADWIN, "page_hinkley": PageHinkley}
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (Benjamini & Hochberg 1995); NaN stays NaN.
+
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, float("nan")]).round(3).tolist()
+    [0.03, 0.04, 0.04, nan]
+    """
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    m = order.size
+    ranked = p[order] * m / np.arange(1, m + 1)
+    out[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return out
+
+
+@dataclass
+class _Pending:
+    """A feature's raw results before the cross-feature BH step."""
+
+    name: str
+    kind: str
+    verdict: Verdict | None = None
+    status: str = "ok"
+    results: dict[str, TestResult] = field(default_factory=dict)
+    magnitude: float = 0.0
+    n_reference: int = 0
+    n_current: int = 0
+    null_ref: float = math.nan
+    null_cur: float = math.nan
+    null_p: float = math.nan
+    null_drifted: bool = False
+    new_categories: tuple[str, ...] = ()
+    vanished_categories: tuple[str, ...] = ()
+    drift_start: datetime | None = None
+    stream_drift: dict[str, bool] = field(default_factory=dict)
+    extra_votes: dict[str, bool] = field(default_factory=dict)
+    is_signal: bool = False
+
+
+def _effect_threshold(config: DetectionConfig, th: Thresholds, feature: str, detector: str) -> float:
+    for key in (feature, "*"):
+        override = config.thresholds.get(key, {})
+        if detector in override:
+            return float(override[detector])
+    return float(th.effect.get(detector, 0.0))
+
+
+def _alpha(config: DetectionConfig, th: Thresholds, feature: str) -> float:
+    for key in (feature, "*"):
+        override = config.thresholds.get(key, {})
+        if "alpha" in override:
+            return float(override["alpha"])
+    return th.alpha
+
+
+def _proportion_test(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided pooled two-proportion z-test p-value (equivalently χ² on the 2×2 table, no correction)."""
+    if n1 == 0 or n2 == 0:
+        return math.nan
+    pooled = (k1 + k2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return 1.0
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    z = (k2 / n2 - k1 / n1) / se
+    return float(2 * stats.norm.sf(abs(z)))
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    if pd.isna(ts):
+        return None
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(UTC)
+    return ts.to_pydatetime()
+
+
+class _Engine:
+    def __init__(
+        self,
+        reference: pd.DataFrame,
+        current: pd.DataFrame,
+        config: DetectionConfig,
+        profile: ReferenceProfile | None,
+        time_column: str | None,
+        prediction_column: str | None,
+        label_column: str | None,
+    ) -> None:
+        self.reference = reference
+        self.current = current
+        self.config = config
+        self.profile = profile
+        self.th = thresholds_for(config.sensitivity)
+        self.algorithms = list(dict.fromkeys(config.algorithms))
+        self.time_column = time_column
+        self.prediction_column = prediction_column
+        self.label_column = label_column
+        self.order: np.ndarray | None = None
+        self.times: np.ndarray | None = None
+        if time_column is not None and time_column in current.columns and len(current):
+            tvals = current[time_column]
+            self.order = np.argsort(tvals.to_numpy(), kind="stable")
+            self.times = tvals.to_numpy()[self.order]
+
+    # ---------------------------------------------------------------- features
+    def feature_kinds(self) -> dict[str, str | None]:
+        features = self.config.features
+        special = {c for c in (self.time_column, self.prediction_column, self.label_column) if c}
+        if isinstance(features, dict):
+            return dict(features)
+        if features is None:
+            names = [c for c in self.current.columns if c in set(self.reference.columns) and c not in special]
+            if not names:
+                raise DataError(
+                    "reference and current windows share no feature columns (reference: "
+                    f"{list(self.reference.columns)[:10]}, current: {list(self.current.columns)[:10]})"
+                )
+        else:
+            names = list(features)
+        kinds: dict[str, str | None] = {}
+        for name in names:
+            frame = self.current if name in self.current.columns else self.reference
+            kinds[name] = infer_kind(frame[name]) if name in frame.columns else "numeric"
+        return kinds
+
+    def _profile(self, name: str, kind: str) -> NumericProfile | CategoricalProfile:
+        if self.profile is not None:
+            prof = self.profile.get(name, kind)
+            if prof is not None:
+                return prof
+        bins = self.profile.psi_bins if self.profile is not None else 10
+        return profile_column(name, self.reference[name], kind, psi_bins=bins)
+
+    def _missing(self, name: str, kind: str) -> _Pending | None:
+        where = [
+            w for w, f in (("reference", self.reference), ("current", self.current)) if name not in f.columns
+        ]
+        if name in self.reference.columns or (self.profile is not None and name in self.profile.features):
+            where = [w for w in where if w != "reference"]
+        if where:
+            return _Pending(
+                name,
+                kind,
+                verdict=Verdict.ERROR,
+                status=f"column {name!r} is missing from the {' and '.join(where)} window",
+            )
+        return None
+
+    def _null_signal(
+        self, pend: _Pending, ref_missing: int, ref_total: int, cur_missing: int, cur_total: int
+    ) -> None:
+        pend.null_ref = ref_missing / ref_total if ref_total else math.nan
+        pend.null_cur = cur_missing / cur_total if cur_total else math.nan
+        if ref_total and cur_total:
+            pend.null_p = _proportion_test(ref_missing, ref_total, cur_missing, cur_total)
+            threshold = _effect_threshold(self.config, self.th, pend.name, "null_rate")
+            if "null_rate" not in self.config.thresholds.get(pend.name, {}):
+                threshold = self.th.null_rate
+            pend.null_drifted = bool(
+                abs(pend.null_cur - pend.null_ref) >= threshold
+                and pend.null_p <= _alpha(self.config, self.th, pend.name)
+            )
+
+    def numeric(self, name: str, is_signal: bool = False, kind: str = "numeric") -> _Pending:
+        missing = self._missing(name, kind)
+        if missing is not None:
+            return missing
+        prof = self._profile(name, "numeric")
+        assert isinstance(prof, NumericProfile)
+        col = self.current[name]
+        cur, cur_missing = numeric_values(col)
+        pend = _Pending(name, kind, n_reference=prof.n, n_current=int(cur.size), is_signal=is_signal)
+        self._null_signal(pend, prof.n_missing, prof.n_total, cur_missing, int(col.size))
+        min_n = self.config.min_samples
+        if prof.n < min_n or cur.size < min_n:
+            side = "reference" if prof.n < min_n else "current"
+            n = prof.n if prof.n < min_n else cur.size
+            pend.verdict = Verdict.INCONCLUSIVE
+            if n == 0:
+                pend.status = f"all values missing in the {side} window"
+            else:
+                pend.status = f"only {n} usable values in the {side} window (min_samples={min_n})"
+            if pend.null_drifted:
+                pend.verdict = None  # the missing-value change itself is the finding
+            return pend
+        cur_sorted = np.sort(cur)
+        ref_sorted = prof.sorted_values
+        n1, n2 = ref_sorted.size, cur_sorted.size
+        d, w = sorted_ks_wasserstein(ref_sorted, cur_sorted)
+        if max(n1, n2) <= KS_EXACT_MAX_N:
+            res = stats.ks_2samp(ref_sorted, cur_sorted)
+            d, p_ks = float(res.statistic), float(res.pvalue)
+        else:
+            p_ks = ks_pvalue(d, n1, n2)
+        pend.magnitude = float(d)
+        scale = prof.std if prof.std > 0 else float(np.std(cur_sorted, ddof=1))
+        w_eff = w / scale if scale > 0 else 0.0 if w == 0 else math.inf
+        if prof.std == 0:
+            pend.status = "constant in the reference window"
+        elif cur_sorted[0] == cur_sorted[-1]:
+            pend.status = "constant in the current window"
+        algos = self.algorithms
+        if "ks" in algos:
+            pend.results["ks"] = TestResult("ks", float(d), p_ks, 0.0, False, n1, n2, effect_size=float(d))
+        if "wasserstein" in algos:
+            pend.results["wasserstein"] = TestResult(
+                "wasserstein",
+                float(w),
+                p_ks,
+                0.0,
+                False,
+                n1,
+                n2,
+                effect_size=float(w_eff),
+                detail="significance from the KS test on the same samples",
+            )
+        if "psi" in algos:
+            edges = prof.psi_edges
+            cur_counts = np.diff(np.searchsorted(cur_sorted, edges, side="left"), prepend=0, append=n2)
+            value = psi_from_counts(prof.psi_counts, cur_counts)
+            p_psi = psi_pvalue(value, n1, n2, edges.size + 1)
+            pend.results["psi"] = TestResult("psi", value, p_psi, 0.0, False, n1, n2, effect_size=value)
+        stream_algos = [a for a in algos if a in STREAMING]
+        if stream_algos:
+            self._streams(pend, col, prof.mean, prof.std if prof.std > 0 else 1.0, stream_algos)
+        return pend
+
+    def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+        arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        times = None
+        if self.order is not None:
+            arr = arr[self.order]
+            times = self.times
+        keep = np.isfinite(arr)
+        if not keep.all():
+            arr = arr[keep]
+            times = times[keep] if times is not None else None
+        return arr, times
+
+    def _streams(self, pend: _Pending, col: pd.Series, mean: float, std: float, algos: list[str]) -> None:
+        values, times = self._ordered(col)
+        z = (values - mean) / std
+        csum = np.concatenate([[0.0], np.cumsum(z)])
+        csq = np.concatenate([[0.0], np.cumsum(z * z)])
+        n = z.size
+        min_seg = max(self.config.min_samples, 2)
+        for algo in algos:
+            det = STREAMING[algo]()
+            idx, starts = det.detect_changes(z)
+            shift, p_best, best_start = 0.0, math.nan, None
+            valid = [s for s in starts if min_seg <= s <= n - min_seg]
+            for s in valid:
+                # mean shift across the change start and its Welch t-test (Bonferroni over detections)
+                m0, m1 = csum[s] / s, (csum[n] - csum[s]) / (n - s)
+                v0 = max((csq[s] - s * m0 * m0) / (s - 1), 0.0)
+                v1 = max((csq[n] - csq[s] - (n - s) * m1 * m1) / (n - s - 1), 0.0)
+                se = math.sqrt(v0 / s + v1 / (n - s))
+                diff = abs(m1 - m0)
+                p = (
+                    1.0
+                    if se == 0 and diff == 0
+                    else (0.0 if se == 0 else float(2 * stats.norm.sf(diff / se)))
+                )
+                if diff > shift:
+                    shift, p_best, best_start = diff, min(1.0, p * len(valid)), s
+            threshold = _effect_threshold(self.config, self.th, pend.name, algo)
+            alpha = _alpha(self.config, self.th, pend.name)
+            drifted = best_start is not None and shift >= threshold and p_best <= alpha
+            pend.results[algo] = TestResult(
+                algo,
+                float(len(idx)),
+                p_best,
+                threshold,
+                drifted,
+                pend.n_reference,
+                int(n),
+                effect_size=shift,
+                alpha=alpha,
+                detail="detections over the time-ordered current window; effect = mean shift at the change "
+                "start in reference standard deviations, p = Welch test (Bonferroni over detections)",
+                change_points=tuple(int(s) for s in starts),
+            )
+            pend.stream_drift[algo] = drifted
+            if drifted and best_start is not None and times is not None:
+                ts = _to_datetime(times[best_start])
+                if ts is not None and (pend.drift_start is None or ts < pend.drift_start):
+                    pend.drift_start = ts
+
+    def categorical(self, name: str) -> _Pending:
+        missing = self._missing(name, "categorical")
+        if missing is not None:
+            return missing
+        prof = self._profile(name, "categorical")
+        assert isinstance(prof, CategoricalProfile)
+        col = self.current[name]
+        cur_counts, cur_missing = category_counts(col)
+        n_ref, n_cur = prof.n, int(cur_counts.sum())
+        pend = _Pending(name, "categorical", n_reference=n_ref, n_current=n_cur)
+        self._null_signal(pend, prof.n_missing, prof.n_total, cur_missing, int(col.size))
+        ref_counts = prof.counts()
+        ref_set = set(prof.categories)
+        cur_set = set(cur_counts.index)
+        pend.new_categories = tuple(sorted(str(c) for c in cur_set - ref_set))
+        pend.vanished_categories = tuple(sorted(str(c) for c in ref_set - cur_set))
+        min_n = self.config.min_samples
+        if n_ref < min_n or n_cur < min_n:
+            side = "reference" if n_ref < min_n else "current"
+            n = n_ref if n_ref < min_n else n_cur
+            pend.verdict = Verdict.INCONCLUSIVE
+            pend.status = (
+                f"all values missing in the {side} window"
+                if n == 0
+                else f"only {n} usable values in the {side} window (min_samples={min_n})"
+            )
+            if pend.null_drifted:
+                pend.verdict = None
+            return pend
+        cats = ref_counts.index.union(cur_counts.index)
+        rc = ref_counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
+        cc = cur_counts.reindex(cats, fill_value=0).to_numpy(dtype=np.int64)
+        pend.magnitude = float(0.5 * np.abs(rc / n_ref - cc / n_cur).sum())  # total variation distance
+        if len(cats) == 1:
+            pend.status = "a single category in both windows"
+        if "chi_square" in self.algorithms:
+            if len(cats) < 2:
+                stat, p = 0.0, 1.0
+            else:
+                res = stats.chi2_contingency(np.vstack([rc, cc]))
+                stat, p = float(res.statistic), float(res.pvalue)
+            pend.results["chi_square"] = TestResult(
+                "chi_square",
+                stat,
+                p,
+                0.0,
+                False,
+                n_ref,
+                n_cur,
+                effect_size=cramers_v(stat, n_ref + n_cur, len(cats)),
+            )
+        if "psi" in self.algorithms:
+            value = psi_from_counts(rc, cc)
+            pend.results["psi"] = TestResult(
+                "psi",
+                value,
+                psi_pvalue(value, n_ref, n_cur, len(cats)),
+                0.0,
+                False,
+                n_ref,
+                n_cur,
+                effect_size=value,
+            )
+        return pend
+
+    # ------------------------------------------------------------ model signals
+    def prediction_signal(self) -> _Pending | None:
+        col = self.prediction_column
+        if not col or col not in self.current.columns:
+            return None
+        if col not in self.reference.columns and (self.profile is None or col not in self.profile.features):
+            values, times = self._ordered(self.current[col])
+            pend = _Pending("prediction", "prediction", n_current=int(values.size), is_signal=True)
+            algos = [a for a in self.algorithms if a in STREAMING]
+            if values.size >= self.config.min_samples and algos:
+                std = float(values.std(ddof=1)) if values.size > 1 else 1.0
+                self._streams(pend, self.current[col], float(values.mean()), std if std > 0 else 1.0, algos)
+            elif values.size < self.config.min_samples:
+                pend.verdict = Verdict.INCONCLUSIVE
+                pend.status = f"only {values.size} prediction values (min_samples={self.config.min_samples})"
+            return pend
+        pend = self.numeric(col, is_signal=True, kind="prediction")
+        pend.name = "prediction"
+        return pend
+
+    def _errors(self, frame: pd.DataFrame, ordered: bool) -> np.ndarray | None:
+        pred, label = self.prediction_column, self.label_column
+        if not pred or not label or pred not in frame.columns or label not in frame.columns:
+            return None
+        p = pd.to_numeric(frame[pred], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        y = pd.to_numeric(frame[label], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if ordered and self.order is not None and frame is self.current:
+            p, y = p[self.order], y[self.order]
+        keep = np.isfinite(p) & np.isfinite(y)
+        p, y = p[keep], y[keep]
+        if y.size and not np.isin(y, (0.0, 1.0)).all():
+            return np.empty(0)  # not binary labels
+        return ((p >= 0.5).astype(np.float64) != y).astype(np.float64)
+
+    def error_signal(self) -> _Pending | None:
+        cur_err = self._errors(self.current, ordered=True)
+        if cur_err is None:
+            return None
+        pend = _Pending("error", "error", n_current=int(cur_err.size), is_signal=True)
+        if cur_err.size < self.config.min_samples:
+            pend.verdict = Verdict.INCONCLUSIVE
+            pend.status = (
+                f"only {cur_err.size} labelled rows in the current window "
+                f"(min_samples={self.config.min_samples}); labels may be delayed or not binary"
+            )
+            return pend
+        ref_err = self._errors(self.reference, ordered=False)
+        if ref_err is not None and ref_err.size >= self.config.min_samples:
+            pend.n_reference = int(ref_err.size)
+            k1, k2 = int(ref_err.sum()), int(cur_err.sum())
+            p = _proportion_test(k1, ref_err.size, k2, cur_err.size)
+            diff = k2 / cur_err.size - k1 / ref_err.size
+            pend.results["error_rate"] = TestResult(
+                "error_rate",
+                float(diff),
+                p,
+                0.0,
+                False,
+                int(ref_err.size),
+                int(cur_err.size),
+                effect_size=float(diff),
+                detail=f"error rate {k1 / ref_err.size:.4f} → {k2 / cur_err.size:.4f}",
+            )
+            pend.magnitude = abs(float(diff))
+        if "ddm" in self.algorithms:
+            idx, starts = DDM().detect_changes(cur_err)
+            drifted = bool(idx)
+            pend.results["ddm"] = TestResult(
+                "ddm",
+                float(len(idx)),
+                math.nan,
+                0.0,
+                drifted,
+                pend.n_reference,
+                int(cur_err.size),
+                effect_size=float(len(idx)),
+                detail="detections over the time-ordered error stream",
+                change_points=tuple(int(s) for s in starts),
+            )
+            pend.stream_drift["ddm"] = drifted
+            if drifted and self.times is not None:
+                labelled = self._labelled_times()
+                if labelled is not None and starts[0] < labelled.size:
+                    pend.drift_start = _to_datetime(labelled[starts[0]])
+        return pend
+
+    def _labelled_times(self) -> np.ndarray | None:
+        if self.times is None or self.order is None:
+            return None
+        p = pd.to_numeric(self.current[self.prediction_column], errors="coerce").to_numpy(
+            np.float64, na_value=np.nan
+        )
+        y = pd.to_numeric(self.current[self.label_column], errors="coerce").to_numpy(
+            np.float64, na_value=np.nan
+        )
+        keep = (np.isfinite(p) & np.isfinite(y))[self.order]
+        return self.times[keep]
+
+
+def _finalize(pendings: list[_Pending], config: DetectionConfig, th: Thresholds) -> list[FeatureDrift]:
+    """BH across features per detector, effect gates, votes and quorum."""
+    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate")
+    for algo in gated:
+        rows = [(p, p.results[algo]) for p in pendings if algo in p.results]
+        if not rows:
+            continue
+        adjusted = benjamini_hochberg([r.p_value for _, r in rows])
+        for (pend, res), q in zip(rows, adjusted, strict=True):
+            alpha = _alpha(config, th, pend.name)
+            threshold = _effect_threshold(config, th, pend.name, algo)
+            effect = abs(res.effect_size) if algo == "error_rate" else res.effect_size
+            drifted = bool(q <= alpha and effect >= threshold)
+            if algo == "error_rate":
+                drifted = drifted and res.effect_size > 0  # only a worse error rate is drift
+            pend.results[algo] = TestResult(
+                res.method,
+                res.statistic,
+                res.p_value,
+                threshold,
+                drifted,
+                res.n_reference,
+                res.n_current,
+                effect_size=res.effect_size,
+                p_adjusted=float(q),
+                alpha=alpha,
+                detail=res.detail,
+            )
+    out: list[FeatureDrift] = []
+    for pend in pendings:
+        votes = {k: bool(r.drifted) for k, r in pend.results.items()}
+        yes = [k for k, v in votes.items() if v]
+        needed = min(config.quorum, len(votes)) if votes else 1
+        quorum_met = bool(votes) and len(yes) >= needed
+        verdict = pend.verdict
+        if verdict is None or verdict is Verdict.PASSED:
+            verdict = Verdict.FAILED if (quorum_met or pend.null_drifted) else Verdict.PASSED
+        elif verdict is Verdict.INCONCLUSIVE and pend.null_drifted:
+            verdict = Verdict.FAILED
+        drift_type = ""
+        p_value = math.nan
+        magnitude = pend.magnitude
+        if verdict is Verdict.FAILED:
+            if quorum_met:
+                if pend.kind == "categorical":
+                    drift_type = "new_category" if pend.new_categories else "category_frequency"
+                elif pend.kind == "prediction":
+                    drift_type = "prediction"
+                elif pend.kind == "error":
+                    drift_type = "error_rate"
+                elif set(yes) <= set(STREAMING):
+                    drift_type = "change_in_window"
+                else:
+                    drift_type = "distribution"
+                ps = [pend.results[k].p_adjusted for k in yes if not math.isnan(pend.results[k].p_adjusted)]
+                p_value = min(ps) if ps else math.nan
+            else:
+                drift_type = "null_rate"
+                p_value = pend.null_p
+            if pend.null_drifted:
+                magnitude = max(magnitude, abs(pend.null_cur - pend.null_ref))
+        status = pend.status
+        if pend.null_drifted:
+            status = f"missing-value rate changed {pend.null_ref:.3f} → {pend.null_cur:.3f}" + (
+                "" if status == "ok" else f"; {status}"
+            )
+        out.append(
+            FeatureDrift(
+                name=pend.name,
+                kind=pend.kind,
+                verdict=verdict,
+                results=pend.results,
+                votes=votes,
+                magnitude=float(magnitude),
+                drift_type=drift_type,
+                p_value=float(p_value),
+                drift_start=pend.drift_start if verdict is Verdict.FAILED else None,
+                status=status,
+                n_reference=pend.n_reference,
+                n_current=pend.n_current,
+                null_rate_reference=pend.null_ref,
+                null_rate_current=pend.null_cur,
+                null_rate_drifted=pend.null_drifted,
+                new_categories=pend.new_categories,
+                vanished_categories=pend.vanished_categories,
+            )
+        )
+    return out
+
+
+def detect_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    config: DetectionConfig | Mapping[str, Any] | None = None,
+    *,
+    profile: ReferenceProfile | None = None,
+    time_column: str | None = None,
+    prediction_column: str | None = None,
+    label_column: str | None = None,
+) -> DriftReport:
+    """Compare a current window with a reference window; see the module docstring for the decision rule.
+
+    Parameters
+    ----------
+    reference, current
+        The two windows. Features are the shared columns unless ``config.features`` names them.
+    config
+        A :class:`DetectionConfig`, a dict with its fields, or ``None`` for the defaults.
+    profile
+        A :func:`profile_reference` of the same reference, reused across windows (features it lacks are
+        profiled on the fly).
+    time_column
+        Orders the current window for the streaming detectors and dates their change points.
+    prediction_column, label_column
+        The model's score and (possibly delayed, NaN) label: prediction drift and error-rate drift.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(7)
+    >>> ref = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    >>> cur = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(1.0, 1, size=2000)})
+    >>> report = detect_drift(ref, cur, {"algorithms": ["ks", "psi"]})
+    >>> report.drift_detected, [a.name for a in report.affected_features], report.verdict.value
+    (True, ['b'], 'FAILED')
+    """
+    if not isinstance(reference, pd.DataFrame) or not isinstance(current, pd.DataFrame):
+        raise DataError("detect_drift expects pandas DataFrames for the reference and current windows")
+    cfg = as_config(config)
+    if profile is not None and profile.n_rows != len(reference):
+        raise DataError(
+            f"reference profile was computed on {profile.n_rows} rows but the reference window has "
+            f"{len(reference)}; recompute it with profile_reference(reference)"
+        )
+    engine = _Engine(reference, current, cfg, profile, time_column, prediction_column, label_column)
+    th = engine.th
+    kinds = engine.feature_kinds()
+    pendings: list[_Pending] = []
+    for name, kind in kinds.items():
+        if kind is None:
+            pendings.append(
+                _Pending(
+                    name,
+                    "unknown",
+                    verdict=Verdict.ERROR,
+                    status=f"column {name!r} is not a feature (datetime) or missing",
+                )
+            )
+        elif kind == "numeric":
+            pendings.append(engine.numeric(name))
+        else:
+            pendings.append(engine.categorical(name))
+    signal_pend = [p for p in (engine.prediction_signal(), engine.error_signal()) if p is not None]
+    finished = _finalize(pendings + signal_pend, cfg, th)
+    features = {f.name: f for f in finished[: len(pendings)]}
+    signals = {f.name: f for f in finished[len(pendings) :]}
+
+    multivariate = None
+    if "domain_classifier" in cfg.algorithms:
+        from drift_sentinel.detection.multivariate import domain_classifier_test
+
+        names = [n for n, k in kinds.items() if k is not None and n in current.columns]
+        multivariate = domain_classifier_test(
+            reference if profile is None or profile.sample is None else profile.sample,
+            current,
+            {
+                n: kinds[n]
+                for n in names
+                if (profile is None or profile.sample is None or n in profile.sample.columns)
+            },
+            alpha=th.alpha,
+            threshold=_effect_threshold(cfg, th, "*", "domain_classifier"),
+            min_samples=cfg.min_samples,
+        )
+
+    everything = list(features.values()) + list(signals.values())
+    drifted = [f for f in everything if f.verdict is Verdict.FAILED]
+    assessed = [f for f in everything if f.verdict in (Verdict.FAILED, Verdict.PASSED)]
+    mv_drift = multivariate is not None and multivariate.drifted
+    mv_assessed = multivariate is not None and multivariate.verdict in (Verdict.FAILED, Verdict.PASSED)
+    n_assessed = len(assessed) + int(mv_assessed)
+    score = (len(drifted) + int(mv_drift)) / n_assessed if n_assessed else 0.0
+    drift_detected = bool(drifted) or mv_drift
+    if drift_detected:
+        verdict = Verdict.FAILED
+    elif any(f.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR) for f in features.values()) or not assessed:
+        verdict = Verdict.INCONCLUSIVE
+    else:
+        verdict = Verdict.PASSED
+    affected = sorted(
+        (AffectedFeature(f.name, f.drift_type, f.p_value, f.magnitude) for f in drifted),
+        key=lambda a: (-a.magnitude if not math.isnan(a.magnitude) else 0.0, a.name),
+    )
+    starts = [f.drift_start for f in drifted if f.drift_start is not None]
+    return DriftReport(
+        drift_detected=drift_detected,
+        drift_score=float(score),
+        verdict=verdict,
+        features=features,
+        affected_features=tuple(affected),
+        n_reference=int(len(reference)),
+        n_current=int(len(current)),
+        timestamp=datetime.now(UTC),
+        config=cfg.model_dump(mode="json"),
+        drift_start=min(starts) if starts else None,
+        signals=signals,
+        multivariate=multivariate,
+    )
