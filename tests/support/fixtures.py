@@ -1,8 +1,13 @@
 """Pytest fixtures around :mod:`tests.support.servers`.
 
-Import the ones a test module needs (pytest finds fixtures in the module namespace)::
+Import the ones a test module needs (pytest finds fixtures in the module namespace); ruff sees the
+imports as unused and the parameters as redefinitions, so add a file-level exemption::
 
-    from tests.support.fixtures import http_sink, mlflow_server_url  # noqa: F401
+    # ruff: noqa: F401, F811
+    from tests.support.fixtures import http_sink, mlflow_server_url
+
+(Or register this module once for the whole suite in a root ``tests/conftest.py``:
+``pytest_plugins = ["tests.support.fixtures"]``.)
 
 - ``mlflow_server_url`` (session): one real ``mlflow server`` for the whole session (~5 s to start).
   Tests share it, so each test should use its own registered-model name (``unique_name`` helps).

@@ -1,0 +1,642 @@
+"""The audit trail: an append-only, hash-chained record of every gate decision, action and outcome.
+
+Each record carries the SHA-256 of the previous one, so changing, removing or reordering a record
+breaks the chain at that record (the construction of Haber & Stornetta, 1991, "How to time-stamp a
+digital document", and of certificate-transparency logs). Records are stored one object per
+sequence number, written once:
+
+- :class:`LocalAuditStore` — a folder of ``000000000042.json`` files, each created atomically only if
+  absent (safe with concurrent writers: the loser of a race takes the next number) and made read-only.
+- :class:`S3AuditStore` — one object per record under a prefix, written with ``IfNoneMatch="*"``
+  and, when configured, S3 Object Lock retention in COMPLIANCE mode (nobody, root included, can
+  delete or overwrite it before the retention date).
+
+This module is the only place in the core that talks to S3 (``boto3``): the ``drift-sentinel audit``
+command must read the trail without Dagster.
+
+Limit: the chain alone cannot tell that the *newest* records were cut off (truncation). Object Lock
+prevents that in production; :meth:`AuditTrail.verify` accepts the head hash from an earlier export
+(``expected_head``) to detect it anywhere.
+
+>>> import tempfile
+>>> from datetime import datetime, timezone
+>>> trail = open_trail(tempfile.mkdtemp())
+>>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> r = trail.append(AuditEvent(kind="gate_decision", model_id="fraud", incident_id="inc-1", actor="sensor:s",
+...                             run_id="r1", action="rollback_model", outcome="PASSED", at=at))
+>>> r.seq, r.prev_hash == GENESIS_HASH, len(r.hash)
+(1, True, 64)
+>>> trail.verify().ok
+True
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
+
+from drift_sentinel.errors import ConfigError, DataError, ExternalServiceError
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of the first record."""
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "seq",
+    "at",
+    "kind",
+    "model_id",
+    "incident_id",
+    "actor",
+    "run_id",
+    "action",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+_RECORD_NAME = re.compile(r"^(\d{12})\.json$")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe, canonical form of ``value`` (so a record hashes the same after a round trip)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if isinstance(value, datetime):
+        return _utc(value).isoformat()
+    if isinstance(value, date | timedelta | Path):
+        return str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    if hasattr(value, "to_dict"):
+        return _plain(value.to_dict())
+    return str(value)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def canonical_json(data: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the bytes that are hashed.
+
+    >>> canonical_json({"b": 1, "a": [1.5, None]})
+    b'{"a":[1.5,null],"b":1}'
+    """
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """What happened: a gate decision, an action, a verification, an escalation …
+
+    ``actor`` is who asked (``sensor:<name>``, ``schedule:<name>``, ``user:<name>``, from the run
+    tags); ``outcome`` a verdict or a short status. ``details`` must be JSON-like; it is normalised
+    (datetimes to ISO-8601 UTC, tuples to lists, non-finite floats to strings) at construction.
+    """
+
+    kind: str
+    model_id: str
+    incident_id: str | None
+    actor: str
+    run_id: str | None
+    action: str | None
+    outcome: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        for name in ("kind", "model_id", "actor", "outcome"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise DataError(f"audit event field {name!r} must be a non-empty string")
+        object.__setattr__(self, "details", _plain(dict(self.details)))
+        object.__setattr__(self, "at", _utc(self.at))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "model_id": self.model_id,
+            "incident_id": self.incident_id,
+            "actor": self.actor,
+            "run_id": self.run_id,
+            "action": self.action,
+            "outcome": self.outcome,
+            "details": self.details,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AuditEvent:
+        return cls(
+            kind=data["kind"],
+            model_id=data["model_id"],
+            incident_id=data.get("incident_id"),
+            actor=data["actor"],
+            run_id=data.get("run_id"),
+            action=data.get("action"),
+            outcome=data["outcome"],
+            details=data.get("details") or {},
+            at=datetime.fromisoformat(data["at"]),
+        )
+
+
+def record_hash(seq: int, event: AuditEvent, prev_hash: str) -> str:
+    """SHA-256 (hex) over the canonical JSON of ``{"seq", "event", "prev_hash"}``."""
+    body = {"seq": seq, "event": event.to_dict(), "prev_hash": prev_hash}
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One link of the chain: sequence number (from 1), the event, the previous hash and its own hash."""
+
+    seq: int
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def create(cls, seq: int, event: AuditEvent, prev_hash: str) -> AuditRecord:
+        return cls(seq=seq, event=event, prev_hash=prev_hash, hash=record_hash(seq, event, prev_hash))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "event": self.event.to_dict(),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AuditRecord:
+        data = json.loads(raw)
+        return cls(
+            seq=int(data["seq"]),
+            event=AuditEvent.from_dict(data["event"]),
+            prev_hash=str(data["prev_hash"]),
+            hash=str(data["hash"]),
+        )
+
+    def row(self) -> dict[str, Any]:
+        """A flat row for export (``details`` as canonical JSON text)."""
+        event = self.event.to_dict()
+        return {
+            "seq": self.seq,
+            **{k: event[k] for k in EXPORT_COLUMNS if k in event and k != "details"},
+            "details": canonical_json(event["details"]).decode(),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+# --------------------------------------------------------------------------------------------- stores
+
+
+class AuditStore(Protocol):
+    """Where records live: write-once objects keyed by sequence number."""
+
+    def put_new(self, seq: int, data: bytes) -> bool:
+        """Store ``data`` as record ``seq`` only if absent; False when ``seq`` is taken."""
+        ...
+
+    def get(self, seq: int) -> bytes | None: ...
+
+    def seqs(self) -> list[int]:
+        """Every stored sequence number, ascending."""
+        ...
+
+    def location(self, seq: int) -> str:
+        """Where record ``seq`` lives (a path or an ``s3://`` URI), for messages."""
+        ...
+
+
+def record_name(seq: int) -> str:
+    """``000000000042.json`` for seq 42."""
+    return f"{seq:012d}.json"
+
+
+class LocalAuditStore:
+    """One read-only JSON file per record in ``path``; creation is atomic and exclusive.
+
+    A record is written to a private temporary file, then published with ``os.link``, which fails
+    if the name exists: concurrent writers (threads or processes) never overwrite each other and
+    readers never see half a record.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def put_new(self, seq: int, data: bytes) -> bool:
+        self.path.mkdir(parents=True, exist_ok=True)
+        target = self.path / record_name(seq)
+        if target.exists():
+            return False
+        tmp = self.path / f".{record_name(seq)}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o444)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        return True
+
+    def get(self, seq: int) -> bytes | None:
+        try:
+            return (self.path / record_name(seq)).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def seqs(self) -> list[int]:
+        if not self.path.exists():
+            return []
+        found = (_RECORD_NAME.match(p.name) for p in self.path.iterdir())
+        return sorted(int(m.group(1)) for m in found if m)
+
+    def location(self, seq: int) -> str:
+        return str(self.path / record_name(seq))
+
+
+class S3AuditStore:
+    """One object per record at ``s3://bucket/prefix/000000000042.json`` (boto3).
+
+    Writes use ``IfNoneMatch="*"`` (S3 conditional writes: 412 if the key exists), falling back to
+    a HEAD check on servers that do not implement it. With ``object_lock_days`` each object gets
+    COMPLIANCE retention until now + that many days (the bucket must have Object Lock enabled).
+    Credentials come from the usual boto3 chain (environment, profile, instance role).
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+        object_lock_days: int | None = None,
+        client: Any = None,
+    ) -> None:
+        if not bucket:
+            raise ConfigError("audit trail S3 bucket name is empty")
+        if object_lock_days is not None and object_lock_days < 1:
+            raise ConfigError(f"object_lock_days must be >= 1, got {object_lock_days}")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.object_lock_days = object_lock_days
+        self._conditional_writes = True
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client
+
+    def key(self, seq: int) -> str:
+        return f"{self.prefix}/{record_name(seq)}" if self.prefix else record_name(seq)
+
+    def location(self, seq: int) -> str:
+        return f"s3://{self.bucket}/{self.key(seq)}"
+
+    def _error(self, what: str, exc: Exception) -> ExternalServiceError:
+        return ExternalServiceError(f"S3 {what} in bucket {self.bucket!r} failed: {exc}")
+
+    def put_new(self, seq: int, data: bytes) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self.key(seq)
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": data,
+            "ContentType": "application/json",
+            "ChecksumAlgorithm": "SHA256",
+        }
+        if self.object_lock_days:
+            kwargs["ObjectLockMode"] = "COMPLIANCE"
+            kwargs["ObjectLockRetainUntilDate"] = datetime.now(UTC) + timedelta(days=self.object_lock_days)
+        try:
+            if self._conditional_writes:
+                try:
+                    self.client.put_object(IfNoneMatch="*", **kwargs)
+                    return True
+                except ClientError as exc:
+                    code = exc.response.get("Error", {}).get("Code", "")
+                    if code in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                        return False
+                    if code not in ("NotImplemented", "501"):
+                        raise
+                    self._conditional_writes = False  # old server: fall back to check-then-put
+            if self.get(seq) is not None:
+                return False
+            self.client.put_object(**kwargs)
+            return True
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(f"put of {key}", exc) from exc
+
+    def get(self, seq: int) -> bytes | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self.key(seq)
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return bytes(response["Body"].read())
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise self._error(f"get of {key}", exc) from exc
+        except BotoCoreError as exc:
+            raise self._error(f"get of {key}", exc) from exc
+
+    def seqs(self) -> list[int]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        found: list[int] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for obj in page.get("Contents", []):
+                    match = _RECORD_NAME.match(obj["Key"][len(prefix) :])
+                    if match:
+                        found.append(int(match.group(1)))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(f"listing of {prefix or '/'}", exc) from exc
+        return sorted(found)
+
+    def overwritten(self) -> dict[int, int]:
+        """Records whose key holds more than one version (an overwrite attempt): ``{seq: versions}``."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        counts: dict[int, int] = {}
+        try:
+            pages = self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            )
+            for page in pages:
+                for version in page.get("Versions", []):
+                    match = _RECORD_NAME.match(version["Key"][len(prefix) :])
+                    if match:
+                        counts[int(match.group(1))] = counts.get(int(match.group(1)), 0) + 1
+        except (ClientError, BotoCoreError) as exc:
+            raise self._error(f"version listing of {prefix or '/'}", exc) from exc
+        return {seq: n for seq, n in counts.items() if n > 1}
+
+
+# ---------------------------------------------------------------------------------------------- trail
+
+
+ProblemKind = Literal["changed", "removed", "reordered", "unreadable", "overwritten", "truncated"]
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One break in the chain: which record, what kind of break, where, and a readable message."""
+
+    seq: int
+    kind: ProblemKind
+    location: str
+    message: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """The result of :meth:`AuditTrail.verify`: ``ok`` only when the whole chain checks out."""
+
+    ok: bool
+    records: int
+    head_hash: str
+    problems: tuple[AuditProblem, ...]
+
+    @property
+    def summary(self) -> str:
+        if self.ok:
+            return f"audit trail ok: {self.records} records, head {self.head_hash[:16]}"
+        first = self.problems[0]
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        return f"audit trail TAMPERED: {first.message}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "records": self.records,
+            "head_hash": self.head_hash,
+            "problems": [
+                {"seq": p.seq, "kind": p.kind, "location": p.location, "message": p.message}
+                for p in self.problems
+            ],
+        }
+
+
+class AuditTrail:
+    """Append, read, verify and export a hash-chained trail kept in an :class:`AuditStore`."""
+
+    def __init__(self, store: AuditStore) -> None:
+        self.store = store
+
+    def append(self, event: AuditEvent, *, max_attempts: int = 100) -> AuditRecord:
+        """Add ``event`` as the next record and return it (retrying when a concurrent writer won the seq)."""
+        for _ in range(max_attempts):
+            seqs = self.store.seqs()
+            last = seqs[-1] if seqs else 0
+            prev_hash = GENESIS_HASH
+            if last:
+                raw = self.store.get(last)
+                if raw is None:
+                    continue  # listed but not readable yet: list again
+                try:
+                    prev_hash = AuditRecord.from_bytes(raw).hash
+                except (ValueError, KeyError) as exc:
+                    where = self.store.location(last)
+                    raise DataError(
+                        f"audit record {where} is unreadable; run 'drift-sentinel audit verify'"
+                    ) from exc
+            record = AuditRecord.create(last + 1, event, prev_hash)
+            if self.store.put_new(record.seq, record.to_bytes()):
+                return record
+        raise ExternalServiceError(
+            f"could not append to the audit trail after {max_attempts} attempts (contention)"
+        )
+
+    def records(self) -> Iterator[AuditRecord]:
+        """Every readable record in sequence order (unreadable ones are skipped; ``verify`` reports them)."""
+        for seq in self.store.seqs():
+            raw = self.store.get(seq)
+            if raw is None:
+                continue
+            try:
+                yield AuditRecord.from_bytes(raw)
+            except (ValueError, KeyError):
+                continue
+
+    def verify(self, *, expected_head: str | None = None) -> AuditVerification:
+        """Walk the chain and report every changed, removed, reordered or unreadable record.
+
+        ``expected_head``: a head hash seen earlier (e.g. in an export); if no record has it any more,
+        the trail was truncated or rewritten after that point.
+        """
+        problems: list[AuditProblem] = []
+        seqs = self.store.seqs()
+        prev_hash = GENESIS_HASH
+        expected_seq = 1
+        hashes: set[str] = set()
+        count = 0
+        for seq in seqs:
+            where = self.store.location(seq)
+            if seq > expected_seq:
+                missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+                problems.append(
+                    AuditProblem(seq, "removed", where, f"record(s) {missing} removed before {where}")
+                )
+            expected_seq = seq + 1
+            raw = self.store.get(seq)
+            try:
+                if raw is None:
+                    raise ValueError("listed but not found")
+                record = AuditRecord.from_bytes(raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(
+                    AuditProblem(seq, "unreadable", where, f"record {seq} at {where} is unreadable: {exc}")
+                )
+                prev_hash = ""
+                continue
+            count += 1
+            if record.seq != seq:
+                problems.append(
+                    AuditProblem(
+                        seq, "reordered", where, f"record {seq} at {where} holds record {record.seq}"
+                    )
+                )
+            elif record_hash(record.seq, record.event, record.prev_hash) != record.hash:
+                problems.append(
+                    AuditProblem(
+                        seq, "changed", where, f"record {seq} at {where} was changed (hash mismatch)"
+                    )
+                )
+            elif prev_hash and record.prev_hash != prev_hash and not (problems and problems[-1].seq == seq):
+                problems.append(
+                    AuditProblem(
+                        seq,
+                        "reordered",
+                        where,
+                        f"record {seq} at {where} does not follow record {seq - 1} (chain broken)",
+                    )
+                )
+            # after a record in the wrong place the next link cannot be judged: skip it, name only this one
+            prev_hash = "" if record.seq != seq else record.hash
+            hashes.add(record.hash)
+        overwritten = getattr(self.store, "overwritten", None)
+        if callable(overwritten):
+            for seq, versions in sorted(overwritten().items()):
+                where = self.store.location(seq)
+                problems.append(
+                    AuditProblem(
+                        seq, "overwritten", where, f"record {seq} at {where} has {versions} versions"
+                    )
+                )
+        if expected_head is not None and expected_head not in hashes:
+            last = seqs[-1] if seqs else 0
+            problems.append(
+                AuditProblem(
+                    last,
+                    "truncated",
+                    self.store.location(last) if last else "<empty trail>",
+                    f"expected head {expected_head[:16]}… is no longer in the trail (truncated or rewritten)",
+                )
+            )
+        problems.sort(key=lambda p: p.seq)
+        return AuditVerification(
+            ok=not problems, records=count, head_hash=prev_hash or "", problems=tuple(problems)
+        )
+
+    def export(
+        self,
+        out: str | os.PathLike[str] | IO[str],
+        *,
+        since: datetime | None = None,
+        fmt: Literal["jsonl", "csv"] = "jsonl",
+    ) -> int:
+        """Write records (those at or after ``since``) as JSON lines or CSV; return how many.
+
+        JSON lines carry each record as stored (seq, event, prev_hash, hash), so the export itself can
+        be re-verified; CSV flattens it to :data:`EXPORT_COLUMNS` with ``details`` as JSON text.
+        """
+        if fmt not in ("jsonl", "csv"):
+            raise ConfigError(f"export format {fmt!r}: expected 'jsonl' or 'csv'")
+        cutoff = _utc(since) if since is not None else None
+        selected = [r for r in self.records() if cutoff is None or r.event.at >= cutoff]
+        if isinstance(out, str | os.PathLike):
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "w", newline="", encoding="utf-8") as handle:
+                _write_export(handle, selected, fmt)
+        else:
+            _write_export(out, selected, fmt)
+        return len(selected)
+
+
+def _write_export(handle: IO[str], records: Sequence[AuditRecord], fmt: str) -> None:
+    if fmt == "jsonl":
+        for record in records:
+            handle.write(canonical_json(record.to_dict()).decode() + "\n")
+        return
+    writer = csv.DictWriter(handle, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow(record.row())
+
+
+def open_trail(
+    uri: str | os.PathLike[str],
+    *,
+    endpoint_url: str | None = None,
+    region: str = "us-east-1",
+    object_lock_days: int | None = None,
+) -> AuditTrail:
+    """Open the trail at ``/local/path`` (or ``file:///path``) or ``s3://bucket/prefix``."""
+    text = str(uri)
+    if text.startswith("s3://"):
+        bucket, _, prefix = text[len("s3://") :].partition("/")
+        return AuditTrail(
+            S3AuditStore(
+                bucket, prefix, endpoint_url=endpoint_url, region=region, object_lock_days=object_lock_days
+            )
+        )
+    if "://" in text and not text.startswith("file://"):
+        raise ConfigError(f"audit trail URI {text!r}: expected a local path, file:// or s3://bucket/prefix")
+    return AuditTrail(LocalAuditStore(text.removeprefix("file://")))
+
+
+def read_export(text: str | io.StringIO) -> list[AuditRecord]:
+    """Parse a JSON-lines export back into records (for re-verification of an evidence pack)."""
+    lines = text.getvalue() if isinstance(text, io.StringIO) else text
+    return [AuditRecord.from_bytes(line.encode()) for line in lines.splitlines() if line.strip()]
