@@ -1,4 +1,9 @@
-"""Detection configuration: which detectors run, how many must agree, how sensitive they are."""
+"""Detection configuration: which detectors run, how many must agree, how sensitive they are.
+
+``thresholds`` overrides the sensitivity's effect-size threshold per feature and detector
+(``{"amount": {"ks": 0.1, "alpha": 0.01}}``; the key ``"*"`` applies to every feature); see
+:mod:`drift_sentinel.detection.sensitivity` for the defaults.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,10 @@ class DetectionConfig(BaseModel):
     quorum: int = Field(default=1, ge=1)
     sensitivity: Sensitivity = "medium"
     features: dict[str, FeatureKind] | list[str] | None = None
-    thresholds: dict[str, dict[str, float]] = Field(default_factory=dict)
+    thresholds: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="per-feature overrides {feature or '*': {detector or 'alpha' or 'null_rate': value}}",
+    )
     min_samples: int = Field(default=30, ge=1)
 
     @field_validator("algorithms", mode="before")
@@ -51,9 +59,15 @@ class DetectionConfig(BaseModel):
     @field_validator("algorithms")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
+        accepted = list(ALGORITHMS)
         unknown = [name for name in value if name not in ALGORITHMS]
+        if unknown:  # detectors added to the registry (e.g. alibi-detect's, when installed)
+            from drift_sentinel.detection.registry import available_detectors
+
+            accepted += [n for n in available_detectors() if n not in ALGORITHMS]
+            unknown = [name for name in unknown if name not in accepted]
         if unknown:
-            raise ValueError(f"unknown algorithm(s) {unknown}; accepted: {', '.join(ALGORITHMS)} or 'all'")
+            raise ValueError(f"unknown algorithm(s) {unknown}; accepted: {', '.join(accepted)} or 'all'")
         if not value:
             raise ValueError("at least one algorithm is required")
         return value

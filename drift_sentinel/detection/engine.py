@@ -48,6 +48,7 @@ from drift_sentinel.detection.profile import (
     numeric_values,
     profile_column,
 )
+from drift_sentinel.detection.registry import get_detector
 from drift_sentinel.detection.results import AffectedFeature, DriftReport, FeatureDrift, TestResult
 from drift_sentinel.detection.sensitivity import Thresholds, thresholds_for
 from drift_sentinel.detection.streaming import ADWIN, DDM, PageHinkley
@@ -67,6 +68,9 @@ __all__ = ["benjamini_hochberg", "detect_drift"]
 NUMERIC_DETECTORS = ("ks", "psi", "wasserstein", "adwin", "page_hinkley")
 CATEGORICAL_DETECTORS = ("chi_square", "psi")
 STREAMING = {"adwin": ADWIN, "page_hinkley": PageHinkley}
+BUILTIN = frozenset(
+    ("ks", "psi", "wasserstein", "chi_square", "adwin", "page_hinkley", "ddm", "domain_classifier")
+)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
@@ -170,6 +174,7 @@ class _Engine:
         self.time_column = time_column
         self.prediction_column = prediction_column
         self.label_column = label_column
+        self.extra_gated: set[str] = set()
         self.order: np.ndarray | None = None
         self.times: np.ndarray | None = None
         if time_column is not None and time_column in current.columns and len(current):
@@ -295,10 +300,23 @@ class _Engine:
             value = psi_from_counts(prof.psi_counts, cur_counts)
             p_psi = psi_pvalue(value, n1, n2, edges.size + 1)
             pend.results["psi"] = TestResult("psi", value, p_psi, 0.0, False, n1, n2, effect_size=value)
+        self._extras(pend, "numeric", ref_sorted, col)
         stream_algos = [a for a in algos if a in STREAMING]
         if stream_algos:
             self._streams(pend, col, prof.mean, prof.std if prof.std > 0 else 1.0, stream_algos)
         return pend
+
+    def _extras(self, pend: _Pending, kind: str, reference_values: np.ndarray, col: pd.Series) -> None:
+        """Registered batch detectors beyond the built-in ones (e.g. alibi-detect's)."""
+        for algo in self.algorithms:
+            if algo in BUILTIN:
+                continue
+            info = get_detector(algo)
+            if info.shape != "batch" or kind not in info.kinds:
+                continue
+            result = info.factory().fit(reference_values).test(col)
+            pend.results[algo] = result
+            self.extra_gated.add(algo)
 
     def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
         arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -525,9 +543,11 @@ class _Engine:
         return self.times[keep]
 
 
-def _finalize(pendings: list[_Pending], config: DetectionConfig, th: Thresholds) -> list[FeatureDrift]:
+def _finalize(
+    pendings: list[_Pending], config: DetectionConfig, th: Thresholds, extra: Sequence[str] = ()
+) -> list[FeatureDrift]:
     """BH across features per detector, effect gates, votes and quorum."""
-    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate")
+    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate", *extra)
     for algo in gated:
         rows = [(p, p.results[algo]) for p in pendings if algo in p.results]
         if not rows:
@@ -537,6 +557,8 @@ def _finalize(pendings: list[_Pending], config: DetectionConfig, th: Thresholds)
             alpha = _alpha(config, th, pend.name)
             threshold = _effect_threshold(config, th, pend.name, algo)
             effect = abs(res.effect_size) if algo == "error_rate" else res.effect_size
+            if math.isnan(effect) and algo in extra:
+                effect = math.inf  # a foreign detector without an effect size: significance decides
             drifted = bool(q <= alpha and effect >= threshold)
             if algo == "error_rate":
                 drifted = drifted and res.effect_size > 0  # only a worse error rate is drift
@@ -677,7 +699,7 @@ def detect_drift(
         else:
             pendings.append(engine.categorical(name))
     signal_pend = [p for p in (engine.prediction_signal(), engine.error_signal()) if p is not None]
-    finished = _finalize(pendings + signal_pend, cfg, th)
+    finished = _finalize(pendings + signal_pend, cfg, th, sorted(engine.extra_gated))
     features = {f.name: f for f in finished[: len(pendings)]}
     signals = {f.name: f for f in finished[len(pendings) :]}
 
