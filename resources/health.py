@@ -112,8 +112,19 @@ def _version() -> str:
 
 
 def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+    """``Type: first line``, plus the innermost cause (wrapped driver errors say what really failed)."""
+
+    def line(e: BaseException) -> str:
+        text = str(e).strip().splitlines()
+        return f"{type(e).__name__}: {text[0] if text else ''}"
+
+    root = exc
+    while (root.__cause__ or root.__context__) is not None and root is not (
+        root.__cause__ or root.__context__
+    ):
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    out = line(exc) if root is exc else f"{line(exc)} ({line(root)})"
+    return out[:400]
 
 
 # -- database -----------------------------------------------------------------------------------------
