@@ -1,0 +1,294 @@
+"""Anomalies in the system signals: multivariate outliers (PyOD) and seasonality-aware ones (Prophet).
+
+:func:`detect_signal_anomalies` scores each signal vector (one row of :func:`compute_signals`) with a PyOD
+detector chosen by short name (:data:`DETECTORS`; Isolation Forest by default — Liu, Ting & Zhou 2008,
+"Isolation Forest", ICDM) after robust scaling (median / MAD). A row is anomalous when its score exceeds the
+``1 - contamination`` quantile of the scores on the *fit* rows (the trailing history when given, otherwise
+the rows themselves). The ``top_signal`` of an anomaly is the signal with the largest robust z-score.
+
+:func:`prophet_anomalies` fits one Prophet model (Taylor & Letham 2018, "Forecasting at Scale", *The
+American Statistician* 72(1)) per signal on the trailing history — daily and weekly seasonality plus a
+month-end regressor when the history holds a month end — and flags current points outside its uncertainty
+interval, so daily, weekend and month-end peaks are not reported as anomalies. Series are resampled to
+hourly and the history is capped (``max_history`` points), which keeps each fit well under a second.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> idx = pd.date_range("2026-10-01", periods=200, freq="5min", tz="UTC")
+>>> signals = pd.DataFrame({"latency_p95": rng.normal(80, 3, 200), "error_rate": rng.uniform(0, .01, 200)},
+...                        index=idx)
+>>> signals.iloc[150:160, 0] = 400.0
+>>> found = detect_signal_anomalies(signals, contamination=0.05, seed=0)
+>>> bool(found["is_anomaly"].iloc[150:160].all()), found["top_signal"].iloc[155]
+(True, 'latency_p95')
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from drift_sentinel.errors import DataError, UnknownNameError
+
+
+def _iforest(contamination: float, seed: int) -> Any:
+    from pyod.models.iforest import IForest
+
+    return IForest(contamination=contamination, random_state=seed, n_estimators=100)
+
+
+def _ecod(contamination: float, seed: int) -> Any:
+    from pyod.models.ecod import ECOD
+
+    return ECOD(contamination=contamination)
+
+
+def _copod(contamination: float, seed: int) -> Any:
+    from pyod.models.copod import COPOD
+
+    return COPOD(contamination=contamination)
+
+
+def _hbos(contamination: float, seed: int) -> Any:
+    from pyod.models.hbos import HBOS
+
+    return HBOS(contamination=contamination)
+
+
+def _knn(contamination: float, seed: int) -> Any:
+    from pyod.models.knn import KNN
+
+    return KNN(contamination=contamination)
+
+
+def _lof(contamination: float, seed: int) -> Any:
+    from pyod.models.lof import LOF
+
+    return LOF(contamination=contamination)
+
+
+DETECTORS: dict[str, Callable[[float, int], Any]] = {
+    "iforest": _iforest,
+    "ecod": _ecod,
+    "copod": _copod,
+    "hbos": _hbos,
+    "knn": _knn,
+    "lof": _lof,
+}
+
+
+def get_detector(name: str, *, contamination: float = 0.01, seed: int = 0) -> Any:
+    """A fresh PyOD detector by short name; :class:`UnknownNameError` lists the accepted names."""
+    if name not in DETECTORS:
+        raise UnknownNameError(f"unknown anomaly detector {name!r}; accepted: {', '.join(DETECTORS)}")
+    if not 0 < contamination < 0.5:
+        raise DataError(f"contamination must be in (0, 0.5), got {contamination}")
+    return DETECTORS[name](contamination, seed)
+
+
+def _robust_scale(values: pd.DataFrame, basis: pd.DataFrame) -> pd.DataFrame:
+    median = basis.median()
+    mad = (basis - median).abs().median() * 1.4826
+    std = basis.std(ddof=0)
+    scale = mad.where(mad > 0, std).where(lambda s: s > 0, 1.0)
+    return (values - median) / scale
+
+
+def default_signal_columns(signals: pd.DataFrame) -> list[str]:
+    """Signals worth scoring: latency, errors, volume and prediction moments (not label-based ones)."""
+    wanted = [
+        "request_volume",
+        "latency_p50",
+        "latency_p95",
+        "error_rate",
+        "prediction_mean",
+        "prediction_var",
+    ]
+    wanted += [c for c in signals.columns if c.startswith("null_rate_")]
+    return [c for c in wanted if c in signals.columns and signals[c].notna().any()]
+
+
+def detect_signal_anomalies(
+    signals: pd.DataFrame,
+    *,
+    detector: str = "iforest",
+    columns: Sequence[str] | None = None,
+    history: pd.DataFrame | None = None,
+    contamination: float = 0.01,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Multivariate outliers among signal vectors (see the module docstring).
+
+    Returns a frame on ``signals.index`` with ``anomaly_score``, ``is_anomaly``, ``top_signal`` and
+    ``top_z`` (the robust z-score of that signal), plus ``detector``.
+    """
+    columns = list(columns) if columns is not None else default_signal_columns(signals)
+    if not columns:
+        raise DataError("detect_signal_anomalies: no signal columns with values")
+    missing = [c for c in columns if c not in signals.columns]
+    if missing:
+        raise DataError(f"detect_signal_anomalies: missing signal column(s) {missing}")
+    basis = history[columns] if history is not None and len(history) else signals[columns]
+    fill = basis.median()
+    current = signals[columns].astype(float).fillna(fill).fillna(0.0)
+    basis = basis.astype(float).fillna(fill).fillna(0.0)
+    z_current = _robust_scale(current, basis)
+    z_basis = _robust_scale(basis, basis)
+    if len(basis) < 10:
+        raise DataError(f"detect_signal_anomalies: {len(basis)} rows to fit on, need >= 10")
+    model = get_detector(detector, contamination=contamination, seed=seed)
+    model.fit(z_basis.to_numpy())
+    fit_scores = model.decision_function(z_basis.to_numpy())
+    cutoff = float(np.quantile(fit_scores, 1 - contamination))
+    scores = model.decision_function(z_current.to_numpy())
+    top = z_current.abs().idxmax(axis=1)
+    top_z = z_current.to_numpy()[np.arange(len(z_current)), [columns.index(c) for c in top]]
+    return pd.DataFrame(
+        {
+            "anomaly_score": scores,
+            "is_anomaly": scores > cutoff,
+            "top_signal": top.to_numpy(),
+            "top_z": top_z,
+            "detector": detector,
+        },
+        index=signals.index,
+    )
+
+
+def _quiet_prophet() -> None:
+    for name in ("prophet", "cmdstanpy", "prophet.plot"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.ERROR)
+        for handler in logger.handlers:
+            handler.setLevel(logging.ERROR)
+
+
+def _month_end_flag(ds: pd.Series) -> np.ndarray:
+    days = ds.dt.day.to_numpy()
+    last = np.array([calendar.monthrange(y, m)[1] for y, m in zip(ds.dt.year, ds.dt.month, strict=True)])
+    return (days > last - 3).astype(float)
+
+
+def prophet_anomalies(
+    signals: pd.DataFrame,
+    *,
+    history: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    freq: str = "1h",
+    interval_width: float = 0.99,
+    max_history: int = 24 * 28,
+    min_history: int = 48,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Points of ``signals`` outside a Prophet interval fitted per signal on ``history`` (module docstring).
+
+    Both frames are indexed by time; they are resampled to ``freq`` (mean), the history is cut to its last
+    ``max_history`` points. Signals with fewer than ``min_history`` history points are skipped.
+    Returns long form: ``timestamp, signal, value, yhat, yhat_lower, yhat_upper, is_anomaly``.
+    """
+    from prophet import Prophet
+
+    _quiet_prophet()
+    columns = list(columns) if columns is not None else default_signal_columns(signals)
+    rows = []
+    hist = history.resample(freq).mean(numeric_only=True).tail(max_history)
+    cur = signals.resample(freq).mean(numeric_only=True)
+    for name in columns:
+        if name not in hist.columns or name not in cur.columns:
+            continue
+        train = hist[name].dropna()
+        target = cur[name].dropna()
+        if len(train) < min_history or target.empty or train.std() == 0:
+            continue
+        frame = pd.DataFrame({"ds": train.index.tz_convert(None), "y": train.to_numpy()})
+        future = pd.DataFrame({"ds": target.index.tz_convert(None)})
+        model = Prophet(
+            daily_seasonality=True,
+            weekly_seasonality=len(train) >= 24 * 14,
+            yearly_seasonality=False,
+            interval_width=interval_width,
+            uncertainty_samples=300,
+        )
+        if _month_end_flag(frame["ds"]).any():
+            frame["month_end"] = _month_end_flag(frame["ds"])
+            future["month_end"] = _month_end_flag(future["ds"])
+            model.add_regressor("month_end")
+        np.random.seed(seed)  # Prophet draws its uncertainty samples from numpy's global generator
+        model.fit(frame)
+        forecast = model.predict(future)
+        values = target.to_numpy()
+        lower, upper = forecast["yhat_lower"].to_numpy(), forecast["yhat_upper"].to_numpy()
+        for i, ts in enumerate(target.index):
+            rows.append(
+                (
+                    ts,
+                    name,
+                    float(values[i]),
+                    float(forecast["yhat"].iloc[i]),
+                    float(lower[i]),
+                    float(upper[i]),
+                )
+            )
+    out = pd.DataFrame(rows, columns=["timestamp", "signal", "value", "yhat", "yhat_lower", "yhat_upper"])
+    out["is_anomaly"] = (out["value"] < out["yhat_lower"]) | (out["value"] > out["yhat_upper"])
+    return out
+
+
+def anomaly_strength(
+    anomalies: pd.DataFrame | None, signal_prefixes: Sequence[str], *, gap: pd.Timedelta | str | None = None
+) -> tuple[float, Any, int]:
+    """Strength in [0, 1] of the longest episode of anomalies in signals starting with ``signal_prefixes``.
+
+    Anomalous points at most ``gap`` apart (default: twice the frame's median spacing) form one episode
+    (isolated blips in a noisy 5-minute error rate do not count for much).
+    Returns ``(strength, episode start, episode length)``; strength is
+    ``1 - exp(-k / 3)`` for an episode of ``k`` points, scaled by ``|z| / (|z| + 3)`` (median robust z)
+    for the PyOD shape. Accepts both the wide output of :func:`detect_signal_anomalies`
+    (``top_signal``/``top_z``) and the long output of :func:`prophet_anomalies` (``signal``).
+
+    >>> import pandas as pd
+    >>> idx = pd.date_range("2026-10-01", periods=6, freq="5min", tz="UTC")
+    >>> a = pd.DataFrame({"is_anomaly": [True, False, False, True, True, True],
+    ...                   "top_signal": "latency_p95", "top_z": 30.0}, index=idx)
+    >>> strength, start, k = anomaly_strength(a, ["latency"])
+    >>> round(strength, 2), str(start), k
+    (0.57, '2026-10-01 00:15:00+00:00', 3)
+    """
+    if anomalies is None or len(anomalies) == 0 or "is_anomaly" not in anomalies.columns:
+        return 0.0, None, 0
+    hits = anomalies[anomalies["is_anomaly"].astype(bool)]
+    all_times = pd.DatetimeIndex(
+        anomalies.index if "signal" not in anomalies.columns else anomalies["timestamp"]
+    )
+    if gap is None:
+        spacing = np.diff(np.unique(all_times.asi8))
+        gap = pd.Timedelta(int(2 * np.median(spacing)) if len(spacing) else 0)
+    if "top_signal" in hits.columns:
+        hits = hits[hits["top_signal"].astype(str).str.startswith(tuple(signal_prefixes))]
+        times = pd.DatetimeIndex(hits.index)
+        z = np.abs(hits["top_z"].to_numpy(dtype=float))
+    elif "signal" in hits.columns:
+        hits = hits[hits["signal"].astype(str).str.startswith(tuple(signal_prefixes))]
+        times = pd.DatetimeIndex(hits["timestamp"])
+        z = np.full(len(hits), np.inf)
+    else:
+        return 0.0, None, 0
+    if len(hits) == 0:
+        return 0.0, None, 0
+    order = np.argsort(times.asi8, kind="stable")
+    times, z = times[order], z[order]
+    unique_times, first = np.unique(times.asi8, return_index=True)
+    z = np.maximum.reduceat(z, first)
+    breaks = np.flatnonzero(np.diff(unique_times) > pd.Timedelta(gap).value) + 1  # type: ignore[arg-type]
+    episodes = np.split(np.arange(len(unique_times)), breaks)
+    best = max(episodes, key=len)
+    median_z = float(np.median(z[best]))
+    size = 1.0 if math.isinf(median_z) else median_z / (median_z + 3.0)
+    strength = (1 - math.exp(-len(best) / 3.0)) * size
+    return float(strength), pd.Timestamp(unique_times[best[0]], tz="UTC"), len(best)
