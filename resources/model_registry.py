@@ -224,6 +224,7 @@ class ModelRegistryResource(ConfigurableResource):
         """
         import mlflow.sklearn
         import sklearn
+        import skops.io as skops_io
         from mlflow.entities import Metric, Param, RunTag
 
         experiment_id = self._experiment_id()
@@ -249,8 +250,15 @@ class ModelRegistryResource(ConfigurableResource):
                 with tempfile.TemporaryDirectory(prefix="drift-sentinel-model-") as tmp:
                     local = os.path.join(tmp, "model")
                     # explicit requirements: skips MLflow's slow inference subprocess
+                    # skops (MLflow's safe default) refuses types it does not know; we trust exactly the
+                    # types of the model we were handed, and the loader gets that list from the MLmodel file
+                    trusted = skops_io.get_untrusted_types(data=skops_io.dumps(model))
                     mlflow.sklearn.save_model(
-                        model, local, pip_requirements=[f"scikit-learn=={sklearn.__version__}"]
+                        model,
+                        local,
+                        pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+                        serialization_format="skops",
+                        skops_trusted_types=trusted,
                     )
                     self.client.log_model_artifacts(logged.model_id, local)
                 self.client.finalize_logged_model(logged.model_id, "READY")
