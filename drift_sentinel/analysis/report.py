@@ -12,7 +12,8 @@ Evidence strengths (each in [0, 1])
 - ``s_concept`` — the label relationship changed: the error-rate signal of the drift report (DDM /
   error-rate test) and a calibration test on the labelled current rows,
   ``z = (Σy - Σp) / sqrt(Σp(1-p))`` (Spiegelhalter 1986), against the same gap on the reference when it
-  has predictions; ``1 - p`` of the most significant, when the gap is at least 0.01.
+  has predictions; strength ``min(1, -log10(p) / 6)`` (1 at p = 1e-6) when the gap is at least 0.01 and
+  ``p <= 0.01``, 0 otherwise.
 - proximity of an event at time ``t_e`` to the onset ``t_0``: ``exp(-(t_0 - t_e) / 2h)`` for events up to
   ``lookback`` (6 h) before the onset, 0.8 for events up to 30 min after it (clock skew), 0 otherwise.
 
@@ -26,7 +27,7 @@ Candidate scores ``e_c``
   ``r = 1 - 0.5^k`` for ``k`` past incidents in other months with the same signature;
   ``weekly_seasonality`` / ``time_of_day_seasonality`` = s_drift × r × 0.8 (history only).
 - ``pipeline:<asset>`` = noisy-OR(0.9 per code-version change, 0.8 per failed check, 0.3 per data-version
-  change) × max(s_drift, s_infra, 0.5); ``null_rate_increase`` = 0.7 × s_drift when a feature's missing
+  change) × max(s_drift, s_infra, s_concept); ``null_rate_increase`` = 0.7 × s_drift when a feature's missing
   rate drifted.
 - ``concept_drift`` = s_concept × 0.95; ``infrastructure`` = s_infra × 0.6; ``data_drift`` (a real-world
   shift with no better explanation) = s_drift × 0.4.
@@ -69,7 +70,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -470,15 +471,15 @@ def _onset_from_indicator(times: pd.Series, indicator: np.ndarray) -> tuple[date
     x = indicator.astype(float)
     p = x.mean()
     if p in (0.0, 1.0):
-        return times.iloc[0].to_pydatetime(), False, 0.0
+        return times.iloc[0].to_pydatetime(warn=False), False, 0.0
     cusum = np.cumsum(x - p)
     k = int(np.argmax(np.abs(cusum[:-1]))) + 1
     before, after = x[:k], x[k:]
     se = math.sqrt(p * (1 - p) * (1 / len(before) + 1 / len(after)))
     z = abs(before.mean() - after.mean()) / se if se > 0 else 0.0
     if z < 4.0:
-        return times.iloc[0].to_pydatetime(), False, z
-    return times.iloc[k].to_pydatetime(), True, z
+        return times.iloc[0].to_pydatetime(warn=False), False, z
+    return times.iloc[k].to_pydatetime(warn=False), True, z
 
 
 def _feature_onset(
@@ -496,7 +497,7 @@ def _feature_onset(
         hits = np.flatnonzero(indicator)
         if not len(hits):
             return None, False, 0.0
-        first = times.iloc[int(hits[0])].to_pydatetime()
+        first = times.iloc[int(hits[0])].to_pydatetime(warn=False)
         # a new category is dated by its first appearance; in the window when rows without it came first
         inside = bool(hits[0] > 0.02 * len(indicator))
         return first, inside, math.inf if inside else 0.0
@@ -575,7 +576,7 @@ def _infra_from_signals(
             best = (len(episode), flag.index[episode[0]], name)
     if best[0] == 0:
         return 0.0, None, ""
-    start = best[1].to_pydatetime() if hasattr(best[1], "to_pydatetime") else best[1]
+    start = best[1].to_pydatetime(warn=False) if hasattr(best[1], "to_pydatetime") else best[1]
     return 1.0 - math.exp(-(best[0] - 1) / 3.0), start, best[2]
 
 
@@ -615,8 +616,8 @@ def _concept_evidence(
             diff = gap - ref_gap
             z = diff / math.sqrt(se**2 + ref_se**2)
             p_value = float(2 * stats.norm.sf(abs(z)))
-            if abs(diff) >= 0.01:
-                strengths.append(1.0 - p_value)
+            if abs(diff) >= 0.01 and p_value <= 0.01:
+                strengths.append(min(1.0, -math.log10(max(p_value, 1e-300)) / 6.0))
                 notes.append(
                     f"labels vs scores: observed-minus-predicted positive rate {diff:+.3f} "
                     f"over {n} labelled rows "
@@ -755,66 +756,171 @@ def analyze_incident(
         The windows themselves: onset within the window, directions, label-based evidence.
     """
     drift = _as_report(drift)
-    detection_time = pd.Timestamp(detection_time).to_pydatetime()
+    detection_time = pd.Timestamp(detection_time).to_pydatetime(warn=False)
     drifted, signals_drift = _drifted_features(drift)
-    null_drifted = [d for d in drifted if d.null_rate_drifted]
+    attribution = _attribute(drifted, feature_importance, _get(drift, "multivariate"), current, reference)
+    main = next((d for d in drifted if attribution and d.name == attribution[0].feature), None)
+    ev = _gather_evidence(
+        drift,
+        drifted,
+        signals_drift,
+        signals=signals,
+        anomalies=anomalies,
+        current=current,
+        reference=reference,
+        time_column=time_column,
+        prediction_column=prediction_column,
+        label_column=label_column,
+    )
+    main_name = main.name if main else None
 
-    # --- feature attribution
-    importance = _importance(feature_importance, _get(drift, "multivariate"))
+    candidates, timeline_events = _event_candidates(
+        normalize_events(events), ev, model_id, main_name, lookback
+    )
+    signature, recurrence, seasonal = _seasonality_candidates(
+        ev,
+        attribution,
+        main,
+        history,
+        incident_id=incident_id,
+        model_id=model_id,
+        detection_time=detection_time,
+    )
+    candidates += seasonal
+    candidates += _pipeline_candidates(
+        pipeline or PipelineEvidence(), ev, drifted, model_id, main_name, lookback
+    )
+    candidates += _fallback_candidates(ev, attribution, main_name)
+    ranked = _merge(candidates)
+    root, top = _decide(ranked, ev, main_name)
+
+    labels = _labels_after(current, label_column, time_column, ev.onset)
+    action, reason = _action(root, top, model_id, labels, min_labels, recurrence)
+    recommendations = _recommendations(root, action, reason, attribution, timeline_events, drifted)
+    correlations: list[dict[str, Any]] = []
+    if signals is not None and len(signals):
+        try:
+            correlations = _drift_series_correlations(signals, current, main, time_column, correlation_maxlag)
+        except DataError:
+            correlations = []
+    if signature is not None:
+        signature = replace(signature, cause=root.cause)
+    return RcaReport(
+        incident_id=incident_id,
+        model_id=model_id,
+        root_cause=root,
+        drift_start=ev.drift_start,
+        detection_time=detection_time,
+        recommendations=recommendations,
+        recommended_action=action,
+        action_reason=reason,
+        onset=ev.onset,
+        feature_attribution=attribution,
+        candidates=tuple(ranked),
+        correlations=tuple(correlations),
+        signature=signature,
+        recurrence=recurrence,
+        events=tuple(timeline_events),
+    )
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The strengths in [0, 1] and the timeline the candidates are scored from (module docstring)."""
+
+    s_drift: float
+    s_prediction: float
+    s_infra: float
+    infra_start: datetime | None
+    infra_signal: str
+    s_concept: float
+    concept_notes: tuple[str, ...]
+    drift_start: datetime | None
+    onset: datetime | None
+    in_window: bool
+    drifted: tuple[str, ...]
+
+    @property
+    def symptom(self) -> float:
+        """How strongly something is wrong at all: the largest of the data, serving and label strengths."""
+        return max(self.s_drift, self.s_infra, self.s_concept)
+
+    def notes(self) -> tuple[str, ...]:
+        out = [
+            f"data drift strength {self.s_drift:.2f}"
+            + (f" ({', '.join(self.drifted)})" if self.drifted else "")
+        ]
+        if self.s_infra:
+            out.append(f"serving anomaly strength {self.s_infra:.2f} ({self.infra_signal or 'anomalies'})")
+        if self.s_concept:
+            out.append(f"label evidence strength {self.s_concept:.2f}")
+        return tuple(out)
+
+
+def _attribute(
+    drifted: Sequence[_Drifted],
+    feature_importance: Mapping[str, float] | None,
+    multivariate: Any,
+    current: pd.DataFrame | None,
+    reference: pd.DataFrame | None,
+) -> tuple[FeatureAttribution, ...]:
+    """Drift magnitude × (importance + 0.05), normalised; plain magnitude when no importance is known."""
+    importance = _importance(feature_importance, multivariate)
     raw = {}
     for d in drifted:
-        imp = importance.get(d.name) if importance else None
-        raw[d.name] = max(d.magnitude, 1e-6) * (
-            (imp if imp is not None else 0.0) + 0.05 if importance else 1.0
-        )
+        weight = (importance.get(d.name, 0.0) + 0.05) if importance else 1.0
+        raw[d.name] = max(d.magnitude, 1e-6) * weight
     total = sum(raw.values())
-    directions = {}
+    out = []
     for d in drifted:
         ref_col = reference[d.name] if reference is not None and d.name in reference else None
         cur_col = current[d.name] if current is not None and d.name in current else None
-        directions[d.name] = feature_direction(ref_col, cur_col, d.kind, d.new_categories)
-    attribution = tuple(
-        sorted(
-            (
-                FeatureAttribution(
-                    feature=d.name,
-                    weight=_r(raw[d.name] / total),
-                    magnitude=_r(d.magnitude),
-                    importance=None if d.name not in importance else _r(importance[d.name]),
-                    drift_type=d.drift_type,
-                    direction=directions[d.name],
-                )
-                for d in drifted
-            ),
-            key=lambda fa: (-fa.weight, fa.feature),
+        out.append(
+            FeatureAttribution(
+                feature=d.name,
+                weight=_r(raw[d.name] / total),
+                magnitude=_r(d.magnitude),
+                importance=None if d.name not in importance else _r(importance[d.name]),
+                drift_type=d.drift_type,
+                direction=feature_direction(ref_col, cur_col, d.kind, d.new_categories),
+            )
         )
-    )
-    main = next((d for d in drifted if attribution and d.name == attribution[0].feature), None)
+    return tuple(sorted(out, key=lambda fa: (-fa.weight, fa.feature)))
 
-    # --- strengths
-    s_drift = 0.0
-    for d in drifted:
-        s_drift = max(s_drift, 0.9 if not math.isfinite(d.p_value) else 1.0 - d.p_value)
+
+def _gather_evidence(
+    drift: Any,
+    drifted: Sequence[_Drifted],
+    signals_drift: Mapping[str, Any],
+    *,
+    signals: pd.DataFrame | None,
+    anomalies: pd.DataFrame | None,
+    current: pd.DataFrame | None,
+    reference: pd.DataFrame | None,
+    time_column: str,
+    prediction_column: str,
+    label_column: str,
+) -> _Evidence:
+    s_drift = max((0.9 if not math.isfinite(d.p_value) else 1.0 - d.p_value for d in drifted), default=0.0)
     prediction_signal = signals_drift.get("prediction")
     s_prediction = 0.8 if prediction_signal is not None and _get(prediction_signal, "drifted", False) else 0.0
     s_infra_own, infra_start, infra_signal = _infra_from_signals(signals)
     s_infra_given, given_start, _ = anomaly_strength(anomalies, ("latency", "error"))
     s_infra = _noisy_or([s_infra_own, 0.5 * s_infra_given])
     if infra_start is None and given_start is not None and s_infra_given > 0.5:
-        infra_start = pd.Timestamp(given_start).to_pydatetime()
+        infra_start = pd.Timestamp(given_start).to_pydatetime(warn=False)
     s_concept, concept_notes = _concept_evidence(
         signals_drift, current, reference, prediction_column, label_column
     )
 
-    # --- timeline
+    # timeline: the in-window change point of the drifted features, else the streaming detectors' start,
+    # else the start of the serving anomaly or of the label change
     drift_start = _get(drift, "drift_start")
     onset, in_window = _estimate_onset(drifted, current, reference, time_column)
     if onset is None or (not in_window and drift_start is not None):
         onset = drift_start or onset
         in_window = in_window or drift_start is not None
-    if onset is None and s_infra > 0 and infra_start is not None:
-        onset, in_window = infra_start, True
-    if not drifted and infra_start is not None and s_infra >= 0.3:
+    if infra_start is not None and (not drifted and s_infra >= 0.3 or onset is None):
         onset, in_window = infra_start, True
     if (
         onset is None
@@ -825,287 +931,229 @@ def analyze_incident(
         rows = current[[time_column, label_column]].dropna().sort_values(time_column)
         times = pd.to_datetime(rows[time_column], utc=True)
         onset, in_window, _ = _onset_from_indicator(times, (rows[label_column] >= 0.5).to_numpy())
+    return _Evidence(
+        s_drift=s_drift,
+        s_prediction=s_prediction,
+        s_infra=s_infra,
+        infra_start=infra_start,
+        infra_signal=infra_signal,
+        s_concept=s_concept,
+        concept_notes=tuple(concept_notes),
+        drift_start=drift_start,
+        onset=onset,
+        in_window=in_window,
+        drifted=tuple(f"{d.name}: {d.drift_type}" for d in drifted),
+    )
 
+
+def _event_candidates(
+    events: pd.DataFrame, ev: _Evidence, model_id: str, feature: str | None, lookback: timedelta
+) -> tuple[list[Candidate], list[dict[str, Any]]]:
+    """One candidate per external event near the onset, scored by proximity × the symptom it can cause."""
     candidates: list[Candidate] = []
-    evidence_base = [
-        f"data drift strength {s_drift:.2f}"
-        + (f" ({', '.join(f'{d.name}: {d.drift_type}' for d in drifted)})" if drifted else ""),
-    ]
-    if s_infra:
-        evidence_base.append(f"serving anomaly strength {s_infra:.2f} ({infra_signal or 'anomalies'})")
-
-    # --- external events
-    event_frame = normalize_events(events)
-    timeline_events: list[dict[str, Any]] = []
-    if onset is not None and len(event_frame):
-        for row in event_frame.itertuples(index=False):
-            prox = _proximity(row.timestamp, onset, lookback)
-            if row.event_type == "holiday" and row.timestamp.date() == pd.Timestamp(onset).date():
-                prox = max(prox, 0.8)
-            if prox <= 0:
-                continue
-            timeline_events.append(
-                {
-                    "timestamp": row.timestamp.isoformat(),
-                    "event_type": row.event_type,
-                    "source": row.source,
-                    "description": row.description,
-                }
-            )
-            minutes = (pd.Timestamp(onset) - row.timestamp).total_seconds() / 60
-            when = f"{abs(minutes):.0f} min {'before' if minutes >= 0 else 'after'} the onset"
-            name = f"{row.event_type}:{row.source}" if row.source else row.event_type
-            ours = row.event_type == "deploy" and row.source in (model_id, f"model:{model_id}")
-            if row.event_type == "deploy":
-                base = max(s_drift, s_prediction)
-                score = prox * (base if base > 0 else 0.5 * s_infra) * 0.95
-                kind = (
-                    "upstream_pipeline_change" if ours else ("data_drift" if base > 0 else "infrastructure")
-                )
-            elif row.event_type == "upstream_incident":
-                score = prox * max(s_infra, 0.7 * s_drift) * 0.95
-                kind = "infrastructure" if s_infra >= s_drift * 0.7 else "upstream_pipeline_change"
-            else:
-                score = prox * s_drift * 0.6
-                kind = "seasonality" if row.event_type == "holiday" else "data_drift"
-            if score > 0:
-                candidates.append(
-                    Candidate(
-                        name=name,
-                        type=kind,
-                        score=_r(score),
-                        evidence=(
-                            f"{row.event_type} of {row.source or '?'} {when}: {row.description}".strip(),
-                        ),
-                        feature=main.name if main else None,
-                    )
-                )
-
-    # --- seasonality and history
-    signature = None
-    recurrence = None
-    if drifted:
-        when = onset or drift_start or detection_time
-        signature = IncidentSignature(
-            incident_id=incident_id,
-            model_id=model_id,
-            time=pd.Timestamp(when).to_pydatetime(),
-            features=tuple(fa.feature for fa in attribution[:3]),
-            directions={fa.feature: fa.direction for fa in attribution[:3]},
+    timeline: list[dict[str, Any]] = []
+    if ev.onset is None or not len(events):
+        return candidates, timeline
+    onset = pd.Timestamp(ev.onset)
+    for row in events.itertuples(index=False):
+        prox = _proximity(row.timestamp, ev.onset, lookback)
+        if row.event_type == "holiday" and row.timestamp.date() == onset.date():
+            prox = max(prox, 0.8)
+        if prox <= 0:
+            continue
+        timeline.append(
+            {
+                "timestamp": row.timestamp.isoformat(),
+                "event_type": row.event_type,
+                "source": row.source,
+                "description": row.description,
+            }
         )
-        matches = match_history(signature, history)
-        by_pattern = {m.pattern: m for m in matches}
-        month_end = is_month_end(signature.time)
-        numeric_main = main is not None and main.kind == "numeric"
-        me = by_pattern.get("end_of_month_seasonality")
-        r_me = 1 - 0.5 ** (me.recurrences if me else 0)
-        phase_prior = 0.5 if (month_end and numeric_main) else 0.0
-        score = s_drift * _noisy_or([phase_prior, r_me])
-        if score > 0:
-            notes = []
-            if phase_prior:
-                notes.append(f"onset {signature.time:%Y-%m-%d} falls in the last {3} days of the month")
-            if me:
-                notes.append(
-                    f"same signature recurred {me.recurrences}x at month end ({', '.join(me.incident_ids)})"
-                )
-            candidates.append(
-                Candidate(
-                    "end_of_month_seasonality",
-                    "seasonality",
-                    _r(score),
-                    tuple(notes),
-                    main.name if main else None,
-                )
-            )
-            if me:
-                recurrence = me
-        for pattern in ("weekly_seasonality", "time_of_day_seasonality"):
-            m = by_pattern.get(pattern)
-            if m is None or not in_window:
-                continue
-            score = s_drift * (1 - 0.5**m.recurrences) * 0.8
-            candidates.append(
-                Candidate(
-                    pattern,
-                    "seasonality",
-                    _r(score),
-                    (f"same signature recurred {m.recurrences}x ({', '.join(m.incident_ids)})",),
-                    main.name if main else None,
-                )
-            )
-            if recurrence is None or m.recurrences > recurrence.recurrences:
-                recurrence = m
+        if row.event_type == "deploy":
+            base = max(ev.s_drift, ev.s_prediction)
+            score = prox * (base if base > 0 else 0.5 * ev.s_infra) * 0.95
+            ours = row.source in (model_id, f"model:{model_id}")
+            kind = "upstream_pipeline_change" if ours else ("data_drift" if base > 0 else "infrastructure")
+        elif row.event_type == "upstream_incident":
+            score = prox * max(ev.s_infra, 0.7 * ev.s_drift) * 0.95
+            kind = "infrastructure" if ev.s_infra >= 0.7 * ev.s_drift else "upstream_pipeline_change"
+        else:
+            score = prox * ev.s_drift * 0.6
+            kind = "seasonality" if row.event_type == "holiday" else "data_drift"
+        if score <= 0:
+            continue
+        minutes = (onset - row.timestamp).total_seconds() / 60
+        when = f"{abs(minutes):.0f} min {'before' if minutes >= 0 else 'after'} the onset"
+        note = f"{row.event_type} of {row.source or '?'} {when}: {row.description}".strip()
+        name = f"{row.event_type}:{row.source}" if row.source else row.event_type
+        candidates.append(Candidate(name=name, type=kind, score=_r(score), evidence=(note,), feature=feature))
+    return candidates, timeline
 
-    # --- pipeline
-    pipeline = pipeline or PipelineEvidence()
 
-    def _in_window(t: datetime | None) -> bool:
-        if t is None or onset is None:
+def _seasonality_candidates(
+    ev: _Evidence,
+    attribution: Sequence[FeatureAttribution],
+    main: _Drifted | None,
+    history: Sequence[IncidentSignature],
+    *,
+    incident_id: str,
+    model_id: str,
+    detection_time: datetime,
+) -> tuple[IncidentSignature | None, PatternMatch | None, list[Candidate]]:
+    """The incident's signature, its best recurrence in ``history``, and the seasonal candidates."""
+    if not attribution:
+        return None, None, []
+    when = ev.onset or ev.drift_start or detection_time
+    signature = IncidentSignature(
+        incident_id=incident_id,
+        model_id=model_id,
+        time=pd.Timestamp(when).to_pydatetime(warn=False),
+        features=tuple(fa.feature for fa in attribution[:3]),
+        directions={fa.feature: fa.direction for fa in attribution[:3]},
+    )
+    by_pattern = {m.pattern: m for m in match_history(signature, history)}
+    feature = main.name if main else None
+    candidates = []
+    recurrence = None
+    month_end = by_pattern.get("end_of_month_seasonality")
+    phase_prior = 0.5 if is_month_end(signature.time) and main is not None and main.kind == "numeric" else 0.0
+    r_month_end = 1 - 0.5 ** (month_end.recurrences if month_end else 0)
+    score = ev.s_drift * _noisy_or([phase_prior, r_month_end])
+    if score > 0:
+        notes = []
+        if phase_prior:
+            notes.append(f"onset {signature.time:%Y-%m-%d} falls in the last 3 days of the month")
+        if month_end:
+            ids = ", ".join(month_end.incident_ids)
+            notes.append(f"same signature recurred {month_end.recurrences}x at month end ({ids})")
+            recurrence = month_end
+        candidates.append(
+            Candidate("end_of_month_seasonality", "seasonality", _r(score), tuple(notes), feature)
+        )
+    for pattern in ("weekly_seasonality", "time_of_day_seasonality"):
+        match = by_pattern.get(pattern)
+        if match is None or not ev.in_window:  # a window-start "onset" has no phase of its own
+            continue
+        score = ev.s_drift * (1 - 0.5**match.recurrences) * 0.8
+        note = f"same signature recurred {match.recurrences}x ({', '.join(match.incident_ids)})"
+        candidates.append(Candidate(pattern, "seasonality", _r(score), (note,), feature))
+        if recurrence is None or match.recurrences > recurrence.recurrences:
+            recurrence = match
+    return signature, recurrence, candidates
+
+
+def _pipeline_candidates(
+    pipeline: PipelineEvidence,
+    ev: _Evidence,
+    drifted: Sequence[_Drifted],
+    model_id: str,
+    feature: str | None,
+    lookback: timedelta,
+) -> list[Candidate]:
+    """Upstream code/data-version changes and failed checks near the onset; our own model's deploys."""
+
+    def near(t: datetime | None) -> bool:
+        if t is None or ev.onset is None:
             return True
-        delta = (pd.Timestamp(onset) - pd.Timestamp(t)).total_seconds()
+        delta = (pd.Timestamp(ev.onset) - pd.Timestamp(t)).total_seconds()
         return -1800 <= delta <= lookback.total_seconds()
 
     per_asset: dict[str, list[tuple[float, str]]] = {}
     for change in pipeline.code_version_changes:
-        if _in_window(change.time):
-            per_asset.setdefault(change.asset, []).append(
-                (0.9, f"code version of {change.asset}: {change.old} → {change.new}")
-            )
+        if near(change.time):
+            note = f"code version of {change.asset}: {change.old} → {change.new}"
+            per_asset.setdefault(change.asset, []).append((0.9, note))
     for check in pipeline.failed_checks:
-        if _in_window(check.time):
-            per_asset.setdefault(check.asset, []).append(
-                (0.8, f"check {check.check} failed on {check.asset} {check.description}".strip())
-            )
+        if near(check.time):
+            note = f"check {check.check} failed on {check.asset} {check.description}".strip()
+            per_asset.setdefault(check.asset, []).append((0.8, note))
     for change in pipeline.data_version_changes:
-        if _in_window(change.time):
-            per_asset.setdefault(change.asset, []).append(
-                (0.3, f"data version of {change.asset}: {change.old} → {change.new}")
-            )
+        if near(change.time):
+            note = f"data version of {change.asset}: {change.old} → {change.new}"
+            per_asset.setdefault(change.asset, []).append((0.3, note))
+    candidates = []
     for asset, items in per_asset.items():
-        score = _noisy_or(v for v, _ in items) * max(s_drift, s_infra, 0.5)
-        candidates.append(
-            Candidate(
-                f"pipeline:{asset}",
-                "upstream_pipeline_change",
-                _r(score),
-                tuple(n for _, n in items),
-                main.name if main else None,
+        score = _noisy_or(v for v, _ in items) * ev.symptom
+        if score > 0:
+            notes = tuple(n for _, n in items)
+            candidates.append(
+                Candidate(f"pipeline:{asset}", "upstream_pipeline_change", _r(score), notes, feature)
             )
-        )
     for change in pipeline.model_version_changes:
-        if _in_window(change.time):
-            prox = _proximity(pd.Timestamp(change.time), onset, lookback) if change.time and onset else 0.8
-            score = prox * max(s_drift, s_prediction) * 0.95
-            if score > 0:
-                candidates.append(
-                    Candidate(
-                        f"deploy:{model_id}",
-                        "upstream_pipeline_change",
-                        _r(score),
-                        (f"served model version {change.old} → {change.new}",),
-                        main.name if main else None,
-                    )
-                )
+        if not near(change.time):
+            continue
+        prox = _proximity(pd.Timestamp(change.time), ev.onset, lookback) if change.time and ev.onset else 0.8
+        score = prox * max(ev.s_drift, ev.s_prediction) * 0.95
+        if score > 0:
+            note = f"served model version {change.old} → {change.new}"
+            candidates.append(
+                Candidate(f"deploy:{model_id}", "upstream_pipeline_change", _r(score), (note,), feature)
+            )
+    null_drifted = [d for d in drifted if d.null_rate_drifted]
     if null_drifted:
+        notes = tuple(f"missing-value rate of {d.name} drifted" for d in null_drifted)
+        score = _r(0.7 * ev.s_drift)
         candidates.append(
-            Candidate(
-                "null_rate_increase",
-                "upstream_pipeline_change",
-                _r(0.7 * s_drift),
-                tuple(f"missing-value rate of {d.name} drifted" for d in null_drifted),
-                null_drifted[0].name,
-            )
+            Candidate("null_rate_increase", "upstream_pipeline_change", score, notes, null_drifted[0].name)
         )
+    return candidates
 
-    # --- concept, infrastructure, plain data drift
-    if s_concept > 0:
-        candidates.append(
-            Candidate("concept_drift", "concept_drift", _r(0.95 * s_concept), tuple(concept_notes), None)
-        )
-    if s_infra > 0:
-        candidates.append(
-            Candidate(
-                f"{infra_signal or 'latency'}_spike" if infra_signal else "serving_anomaly",
-                "infrastructure",
-                _r(0.6 * s_infra),
-                (f"serving anomaly episode from {_t(infra_start)} ({infra_signal or 'anomalies'})",),
-                None,
-            )
-        )
-    if s_drift > 0:
-        candidates.append(
-            Candidate(
-                "data_drift",
-                "data_drift",
-                _r(0.4 * s_drift),
-                tuple(
-                    f"{fa.feature}: {fa.drift_type}, {fa.direction}, magnitude {fa.magnitude:.3f}"
-                    for fa in attribution[:3]
-                ),
-                main.name if main else None,
-            )
-        )
 
-    # merge duplicates (same name): keep the best score, pool evidence
+def _fallback_candidates(
+    ev: _Evidence, attribution: Sequence[FeatureAttribution], feature: str | None
+) -> list[Candidate]:
+    """Label-only concept drift, a serving anomaly, and a plain real-world shift when nothing else fits."""
+    candidates = []
+    if ev.s_concept > 0:
+        candidates.append(
+            Candidate("concept_drift", "concept_drift", _r(0.95 * ev.s_concept), ev.concept_notes)
+        )
+    if ev.s_infra > 0:
+        name = f"{ev.infra_signal}_spike" if ev.infra_signal else "serving_anomaly"
+        note = f"serving anomaly episode from {_t(ev.infra_start)} ({ev.infra_signal or 'anomalies'})"
+        candidates.append(Candidate(name, "infrastructure", _r(0.6 * ev.s_infra), (note,)))
+    if ev.s_drift > 0:
+        notes = tuple(
+            f"{fa.feature}: {fa.drift_type}, {fa.direction}, magnitude {fa.magnitude:.3f}"
+            for fa in attribution[:3]
+        )
+        candidates.append(Candidate("data_drift", "data_drift", _r(0.4 * ev.s_drift), notes, feature))
+    return candidates
+
+
+def _merge(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """One candidate per name (the best score, evidence pooled), best first."""
     merged: dict[str, Candidate] = {}
     for c in candidates:
         old = merged.get(c.name)
-        if old is None or c.score > old.score:
-            evidence = c.evidence + (old.evidence if old else ())
-            merged[c.name] = Candidate(c.name, c.type, c.score, evidence, c.feature)
-    ranked = sorted(merged.values(), key=lambda c: (-c.score, c.name))
+        if old is None:
+            merged[c.name] = c
+        elif c.score > old.score:
+            merged[c.name] = replace(c, evidence=c.evidence + old.evidence)
+        else:
+            merged[c.name] = replace(old, evidence=old.evidence + c.evidence)
+    return sorted(merged.values(), key=lambda c: (-c.score, c.name))
 
-    # --- root cause and confidence
+
+def _decide(
+    ranked: Sequence[Candidate], ev: _Evidence, main: str | None
+) -> tuple[RootCause, Candidate | None]:
+    """The root cause, its confidence ``e1² / (e1 + e2)`` and the normalised top-5 factors."""
     e1 = ranked[0].score if ranked else 0.0
     e2 = _rival_score(ranked)
-    confidence = e1 * e1 / (e1 + e2) if e1 > 0 else 0.0
+    confidence = _r(e1 * e1 / (e1 + e2)) if e1 > 0 else 0.0
     positive = [c for c in ranked if c.score > 0][:5]
-    wsum = sum(c.score for c in positive)
-    factors = tuple(Factor(c.name, _r(c.score / wsum)) for c in positive) if wsum else ()
+    total = sum(c.score for c in positive)
+    factors = tuple(Factor(c.name, _r(c.score / total)) for c in positive) if total else ()
     if factors:  # make the rounded weights sum to exactly 1
-        fix = _r(1.0 - sum(f.weight for f in factors[1:]))
-        factors = (Factor(factors[0].factor, fix), *factors[1:])
+        factors = (Factor(factors[0].factor, _r(1.0 - sum(f.weight for f in factors[1:]))), *factors[1:])
     if e1 < UNKNOWN_BELOW:
-        top = None
-        root = RootCause(
-            type="unknown",
-            feature=main.name if main else None,
-            confidence=_r(confidence),
-            contributing_factors=factors,
-            cause=None,
-            evidence=tuple(evidence_base) + ("no candidate cause reached a score of 0.2",),
-        )
-    else:
-        top = ranked[0]
-        root = RootCause(
-            type=top.type,
-            feature=top.feature if top.feature else (main.name if main else None),
-            confidence=_r(confidence),
-            contributing_factors=factors,
-            cause=top.name,
-            evidence=top.evidence + tuple(evidence_base),
-        )
-
-    # --- action and recommendations
-    labels = _labels_after(current, label_column, time_column, onset)
-    action, reason = _action(root, top, model_id, labels, min_labels, recurrence, attribution)
-    recommendations = _recommendations(
-        root, action, reason, attribution, recurrence, timeline_events, drifted
-    )
-
-    correlations: list[dict[str, Any]] = []
-    if signals is not None and len(signals):
-        try:
-            correlations = _drift_series_correlations(signals, current, main, time_column, correlation_maxlag)
-        except DataError:
-            correlations = []
-    if signature is not None:
-        signature = IncidentSignature(
-            incident_id=signature.incident_id,
-            model_id=signature.model_id,
-            time=signature.time,
-            features=signature.features,
-            directions=signature.directions,
-            cause=root.cause,
-        )
-    return RcaReport(
-        incident_id=incident_id,
-        model_id=model_id,
-        root_cause=root,
-        drift_start=drift_start,
-        detection_time=detection_time,
-        recommendations=recommendations,
-        recommended_action=action,
-        action_reason=reason,
-        onset=onset,
-        feature_attribution=attribution,
-        candidates=tuple(ranked),
-        correlations=tuple(correlations),
-        signature=signature,
-        recurrence=recurrence,
-        events=tuple(timeline_events),
-    )
+        note = f"no candidate cause reached a score of {UNKNOWN_BELOW}"
+        root = RootCause("unknown", main, confidence, factors, None, (*ev.notes(), note))
+        return root, None
+    top = ranked[0]
+    root = RootCause(top.type, top.feature or main, confidence, factors, top.name, top.evidence + ev.notes())
+    return root, top
 
 
 GENERIC = ("data_drift", "serving_anomaly")
@@ -1135,7 +1183,6 @@ def _action(
     labels: int | None,
     min_labels: int,
     recurrence: PatternMatch | None,
-    attribution: Sequence[FeatureAttribution],
 ) -> tuple[str, str]:
     where = f" on {root.feature}" if root.feature else ""
     if root.type == "upstream_pipeline_change":
@@ -1187,7 +1234,6 @@ def _recommendations(
     action: str,
     reason: str,
     attribution: Sequence[FeatureAttribution],
-    recurrence: PatternMatch | None,
     events: Sequence[Mapping[str, Any]],
     drifted: Sequence[_Drifted],
 ) -> tuple[Recommendation, ...]:
