@@ -131,7 +131,7 @@ def _process(
 
 
 @contextlib.contextmanager
-def mlflow_server(tmp_path: Path, *, timeout: float = 60.0) -> Iterator[str]:
+def mlflow_server(tmp_path: Path, *, timeout: float = 240.0) -> Iterator[str]:
     """Run a real ``mlflow server`` on a free loopback port; yield its tracking URL.
 
     The backend store is ``sqlite:///<tmp_path>/mlflow.db``; artifacts are served by the server
