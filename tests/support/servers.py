@@ -210,7 +210,7 @@ def moto_server(tmp_path: Path | None = None, *, timeout: float = 30.0) -> Itera
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request an :class:`HttpSink` received."""
+    """One request an :class:`HttpSink` received (``headers`` look up names case-insensitively)."""
 
     method: str
     path: str
@@ -312,7 +312,7 @@ class HttpSink:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = RecordedRequest(
-                    method=self.command, path=self.path, headers=dict(self.headers.items()), body=body
+                    method=self.command, path=self.path, headers=self.headers, body=body
                 )
                 try:
                     reply = sink._reply_for(request)
