@@ -20,6 +20,7 @@ from drift_sentinel.errors import DataError
 from drift_sentinel.verdict import Verdict
 
 LOWER_IS_BETTER: frozenset[str] = frozenset({"log_loss", "brier", "mse", "mae"})
+_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def retrain_decision(
             reason=f"retrain: no {metric} for the {side}: keep the champion",
         )
     improvement = champion - challenger if metric in LOWER_IS_BETTER else challenger - champion
-    promote = improvement > 0 and improvement >= margin
+    promote = improvement > 0 and improvement >= margin - _TOLERANCE  # 0.82 - 0.80 is 0.01999…
     comparison = ">=" if promote else "<"
     verb = "promote" if promote else "keep the champion"
     return RetrainDecision(
