@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from drift_sentinel.detection.config import FeatureKind
 from drift_sentinel.errors import DataError
 from drift_sentinel.verdict import Verdict
 
@@ -157,7 +158,7 @@ def retrain(
     *,
     train_frame: pd.DataFrame,
     holdout_frame: pd.DataFrame,
-    features: Mapping[str, str],
+    features: Mapping[str, FeatureKind],
     label: str = "label",
     seed: int = 0,
     kind: str = "gradient_boosting",
