@@ -115,7 +115,9 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
     present = set(window.columns)
     expectations: list[tuple[str, str | None, Any]] = []
     for col in suite.columns:
-        expectations.append((f"column_exists:{col.column}", col.column, gxe.ExpectColumnToExist(column=col.column)))
+        expectations.append(
+            (f"column_exists:{col.column}", col.column, gxe.ExpectColumnToExist(column=col.column))
+        )
         if col.column not in present:
             continue
         if col.max_null_fraction < 1.0:
@@ -123,7 +125,9 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
                 (
                     f"null_rate:{col.column}",
                     col.column,
-                    gxe.ExpectColumnValuesToNotBeNull(column=col.column, mostly=max(0.0, 1 - col.max_null_fraction)),
+                    gxe.ExpectColumnValuesToNotBeNull(
+                        column=col.column, mostly=max(0.0, 1 - col.max_null_fraction)
+                    ),
                 )
             )
         if col.min_value is not None and pd.api.types.is_numeric_dtype(window[col.column]):
@@ -132,7 +136,10 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
                     f"values_in_range:{col.column}",
                     col.column,
                     gxe.ExpectColumnValuesToBeBetween(
-                        column=col.column, min_value=col.min_value, max_value=col.max_value, mostly=suite.mostly
+                        column=col.column,
+                        min_value=col.min_value,
+                        max_value=col.max_value,
+                        mostly=suite.mostly,
                     ),
                 )
             )
@@ -168,7 +175,9 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
         name, column = names[(config.type, config.kwargs.get("column"))]
         detail = outcome.result or {}
         if "unexpected_percent" in detail:
-            observed = f"{detail['unexpected_percent']:.1f}% unexpected ({detail.get('unexpected_count')} rows)"
+            observed = (
+                f"{detail['unexpected_percent']:.1f}% unexpected ({detail.get('unexpected_count')} rows)"
+            )
         else:
             observed = "column missing" if name.startswith("column_exists") else str(detail or "failed")
         failures.append(QualityFailure(name, column, observed))

@@ -57,8 +57,8 @@ class Settings:
         bucket = env.get("S3_BUCKET")
         prefix = env.get("S3_PREFIX", "drift-sentinel").strip("/")
         default_storage = f"s3://{bucket}/{prefix}/storage" if bucket else str(home / "storage")
-        default_audit = f"s3://{env.get('S3_AUDIT_BUCKET', bucket)}/{prefix}/audit" if bucket else str(
-            home / "audit"
+        default_audit = (
+            f"s3://{env.get('S3_AUDIT_BUCKET', bucket)}/{prefix}/audit" if bucket else str(home / "audit")
         )
         return cls(
             deployment=deployment,  # type: ignore[arg-type]

@@ -30,10 +30,14 @@ class SentinelIOManager(ConfigurableIOManager):
     base_uri: str
 
     def _stem(self, context: InputContext | OutputContext) -> str:
-        key = context.asset_key.path if context.has_asset_key else [context.step_key, context.name]
-        stem = "/".join([self.base_uri.rstrip("/"), *key])
-        partition = context.asset_partition_key if context.has_asset_partitions else "__all__"
-        return f"{stem}/{partition}"
+        """``{base}/{asset key}/{partition}`` for assets, ``{base}/runs/{run id}/{step}/{output}`` for op outputs."""
+        base = self.base_uri.rstrip("/")
+        if context.has_asset_key:
+            partition = context.asset_partition_key if context.has_asset_partitions else "__all__"
+            return "/".join([base, *context.asset_key.path, partition])
+        output = context if isinstance(context, OutputContext) else context.upstream_output
+        assert output is not None, "an op input without an upstream output is not stored by this IO manager"
+        return "/".join([base, "runs", *output.get_identifier()])
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
@@ -61,9 +65,7 @@ class SentinelIOManager(ConfigurableIOManager):
         context.add_output_metadata({"path": path})
 
     def load_input(self, context: InputContext) -> Any:
-        upstream = context.upstream_output
-        stem_context = upstream if upstream is not None and upstream.has_asset_key else context
-        fs, stem = filesystem(self._stem(context if context.has_asset_key else stem_context))
+        fs, stem = filesystem(self._stem(context))
         for ext in _EXTENSIONS:
             path = f"{stem}.{ext}"
             if fs.get_file_info(path).type != pafs.FileType.File:
@@ -77,5 +79,8 @@ class SentinelIOManager(ConfigurableIOManager):
                     return json.loads(data)
                 return pickle.loads(data)
             except (pa.ArrowInvalid, json.JSONDecodeError, pickle.UnpicklingError, EOFError) as exc:
-                raise DataError(f"{path}: stored value is corrupt ({exc}); re-materialize the asset") from None
-        raise DataError(f"{stem}.*: no stored value; materialize {context.asset_key.to_user_string()} first")
+                raise DataError(
+                    f"{path}: stored value is corrupt ({exc}); re-materialize the asset"
+                ) from None
+        what = context.asset_key.to_user_string() if context.has_asset_key else "the upstream op"
+        raise DataError(f"{stem}.*: no stored value; materialize {what} first")

@@ -39,19 +39,25 @@ def test_naive_bounds_are_utc(tmp_path: Path) -> None:
 
 def test_empty_window_keeps_columns(tmp_path: Path) -> None:
     folder = _daily_logs(tmp_path)
-    frame = read_window(str(folder), start=pd.Timestamp("2027-01-01"), end=pd.Timestamp("2027-01-02"), columns=["x"])
+    frame = read_window(
+        str(folder), start=pd.Timestamp("2027-01-01"), end=pd.Timestamp("2027-01-02"), columns=["x"]
+    )
     assert frame.empty and list(frame.columns) == ["timestamp", "x"]
 
 
 def test_missing_log_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"absent: prediction log not found"):
-        read_window(str(tmp_path / "absent"), start=pd.Timestamp("2026-10-01"), end=pd.Timestamp("2026-10-02"))
+        read_window(
+            str(tmp_path / "absent"), start=pd.Timestamp("2026-10-01"), end=pd.Timestamp("2026-10-02")
+        )
 
 
 def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
     folder = _daily_logs(tmp_path)
     with pytest.raises(DataError, match=r"2026-10-01.parquet: missing column\(s\) \['amount'\]"):
-        read_window(str(folder), start=pd.Timestamp("2026-10-01"), end=pd.Timestamp("2026-10-02"), columns=["amount"])
+        read_window(
+            str(folder), start=pd.Timestamp("2026-10-01"), end=pd.Timestamp("2026-10-02"), columns=["amount"]
+        )
 
 
 def test_corrupt_parquet_is_named(tmp_path: Path) -> None:

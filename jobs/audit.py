@@ -1,0 +1,69 @@
+"""Recording what remediation does: the hash-chained trail and the ``audit_log`` asset's observations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from dagster import AssetKey, AssetObservation, OpExecutionContext
+
+from drift_sentinel.audit import AuditEvent
+from resources.audit_trail import AuditTrailResource
+from resources.safety_gate import ACTOR_TAG
+
+AUDIT_LOG = "audit_log"
+
+
+def actor_of(tags: Mapping[str, str]) -> str:
+    """Who asked for this run: the ``sentinel/actor`` tag, else the sensor or schedule, else a user."""
+    if ACTOR_TAG in tags:
+        return tags[ACTOR_TAG]
+    if "dagster/sensor_name" in tags:
+        return f"sensor:{tags['dagster/sensor_name']}"
+    if "dagster/schedule_name" in tags:
+        return f"schedule:{tags['dagster/schedule_name']}"
+    return f"user:{tags.get('user', 'unknown')}"
+
+
+def record(
+    context: OpExecutionContext,
+    trail: AuditTrailResource,
+    *,
+    kind: str,
+    asset_prefix: str,
+    model_id: str,
+    incident_id: str,
+    action: str,
+    outcome: str,
+    details: Mapping[str, Any],
+) -> None:
+    """Append one event to the audit trail and observe it on ``[model, "audit_log"]``."""
+    event = AuditEvent(
+        kind=kind,
+        model_id=model_id,
+        incident_id=incident_id,
+        actor=actor_of(context.run.tags),
+        run_id=context.run_id,
+        action=action,
+        outcome=outcome,
+        details=dict(details),
+        at=datetime.now(UTC),
+    )
+    entry = trail.append(event)
+    context.log_event(
+        AssetObservation(
+            asset_key=AssetKey([asset_prefix, AUDIT_LOG]),
+            description=f"{kind}: {action} → {outcome}",
+            metadata={
+                "kind": kind,
+                "action": action,
+                "outcome": outcome,
+                "incident_id": incident_id,
+                "actor": event.actor,
+                "audit_seq": int(entry.seq),
+                "audit_hash": entry.hash,
+            },
+        )
+    )
+    context.log.info(f"audit #{entry.seq} {kind} {action} → {outcome}")

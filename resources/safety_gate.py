@@ -1,0 +1,127 @@
+"""The safety gate: gathers evidence from the Dagster instance and the live systems, then asks the pure policy.
+
+State comes from the instance's run history and tags (``sentinel/model``, ``sentinel/incident``,
+``sentinel/action``, ``sentinel/gate``), so the gate is right after restarts and with several daemons. It never
+decides anything itself: :func:`drift_sentinel.safety.evaluate_gate` does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, RunsFilter
+
+from drift_sentinel.safety import GateDecision, GateEvidence, SafetyPolicy, evaluate_gate
+
+MODEL_TAG = "sentinel/model"
+INCIDENT_TAG = "sentinel/incident"
+ACTION_TAG = "sentinel/action"
+ACTOR_TAG = "sentinel/actor"
+GATE_TAG = "sentinel/gate"
+
+_IN_PROGRESS = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """What the action will ask for; the gate checks it against limits and headroom."""
+
+    cpu: float = 0.0
+    memory_gb: float = 0.0
+    replicas: int | None = None
+    current_version: str | None = None
+    target_version: str | None = None
+    target_version_status: str | None = None
+    replay: object | None = None
+
+
+def _available_memory_gb() -> float | None:
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        return None
+    return None
+
+
+class SafetyGateResource(ConfigurableResource):
+    """Hard gate in front of every remediation (the job factory makes it the first op)."""
+
+    def evidence(
+        self,
+        instance: DagsterInstance,
+        *,
+        run_id: str,
+        model_id: str,
+        action: str,
+        incident_id: str,
+        request: ActionRequest,
+    ) -> GateEvidence:
+        """Read the model's remediation history from the instance and the headroom from this host."""
+        records = instance.get_run_records(RunsFilter(tags={MODEL_TAG: model_id}))
+        this = next((r for r in records if r.dagster_run.run_id == run_id), None)
+        created = this.create_timestamp if this is not None else datetime.now(UTC)
+        others = [r for r in records if r.dagster_run.run_id != run_id]
+        acted = [r for r in others if r.dagster_run.tags.get(GATE_TAG) == "PASSED"]
+        starts = [r.start_time for r in acted if r.start_time is not None]
+        last_action_at = datetime.fromtimestamp(max(starts), UTC) if starts else None
+        attempts = sum(
+            1
+            for r in acted
+            if r.dagster_run.tags.get(INCIDENT_TAG) == incident_id
+            and r.dagster_run.tags.get(ACTION_TAG) == action
+        )
+        running = sum(
+            1 for r in others if r.dagster_run.status in _IN_PROGRESS and r.create_timestamp < created
+        )
+        return GateEvidence(
+            model_id=model_id,
+            action=action,
+            incident_id=incident_id,
+            last_action_at=last_action_at,
+            attempts_for_incident=attempts,
+            running_on_model=running,
+            requested_cpu=request.cpu,
+            requested_memory_gb=request.memory_gb,
+            requested_replicas=request.replicas,
+            available_cpu=float(os.cpu_count() or 1),
+            available_memory_gb=_available_memory_gb(),
+            current_version=request.current_version,
+            target_version=request.target_version,
+            target_version_status=request.target_version_status,
+            replay=request.replay,  # type: ignore[arg-type]
+        )
+
+    def decide(
+        self,
+        instance: DagsterInstance,
+        *,
+        run_id: str,
+        policy: SafetyPolicy,
+        model_id: str,
+        action: str,
+        incident_id: str,
+        request: ActionRequest,
+        now: datetime | None = None,
+    ) -> tuple[GateEvidence, GateDecision]:
+        """Gather evidence, evaluate the policy, and tag the run with the verdict (the gate's own state)."""
+        evidence = self.evidence(
+            instance,
+            run_id=run_id,
+            model_id=model_id,
+            action=action,
+            incident_id=incident_id,
+            request=request,
+        )
+        decision = evaluate_gate(policy, evidence, now or datetime.now(UTC))
+        instance.add_run_tags(run_id, {GATE_TAG: decision.verdict.value})
+        return evidence, decision

@@ -1,0 +1,1 @@
+"""The Dagster layer: assets, asset checks and partitions per monitored model. Wired in ``definitions.py``."""

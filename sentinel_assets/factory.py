@@ -1,0 +1,69 @@
+"""``build_model_defs(spec)``: every asset, check, job and sensor of one monitored model."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, JobDefinition, define_asset_job
+
+from drift_sentinel.config import ModelSpec
+from sensors.remediation import build_remediation_sensor
+from sentinel_assets.drift import build_drift_assets
+from sentinel_assets.partitions import window_partitions
+from sentinel_assets.rca import build_rca_assets
+from sentinel_assets.windows import build_window_assets
+
+WINDOW_ASSETS = ("current_window", "drift_report", "rca_report")
+BASELINE_ASSETS = ("reference_window", "reference_profile", "feature_importance")
+
+
+def detect_job_name(spec: ModelSpec) -> str:
+    return f"{spec.asset_prefix}_detect"
+
+
+def baseline_job_name(spec: ModelSpec) -> str:
+    return f"{spec.asset_prefix}_baseline"
+
+
+def build_model_defs(spec: ModelSpec, remediation_jobs: list[JobDefinition]) -> Definitions:
+    """Assets (windows, profile, drift, RCA, audit log), the per-window job, the baseline job and the sensor.
+
+    The reference side is partitioned like the windows only for a trailing reference; a fixed training snapshot
+    is one unpartitioned reference (and profile), computed once for every window.
+    """
+    partitions = window_partitions(spec.window)
+    reference_partitions = partitions if spec.reference.strategy == "trailing" else None
+    prefix = spec.asset_prefix
+    assets = [
+        *build_window_assets(spec, partitions, reference_partitions),
+        *build_drift_assets(spec, partitions, reference_partitions),
+        *build_rca_assets(spec, partitions),
+    ]
+    audit_log = AssetSpec(
+        key=AssetKey([prefix, "audit_log"]),
+        group_name=prefix,
+        kinds={"s3"},
+        owners=list(spec.owners),
+        description=f"Hash-chained audit trail of every gate decision and action on {spec.id} (observations).",
+    )
+
+    def keys(names: tuple[str, ...]) -> AssetSelection:
+        return AssetSelection.assets(*[AssetKey([prefix, n]) for n in names])
+
+    per_window = WINDOW_ASSETS + (("reference_window", "reference_profile") if reference_partitions else ())
+    baseline = tuple(n for n in BASELINE_ASSETS if n not in per_window)
+    jobs = [
+        define_asset_job(
+            detect_job_name(spec),
+            selection=keys(per_window),
+            description=f"Detect and explain drift of {spec.id} for one window (backfill it over many).",
+        ),
+        define_asset_job(
+            baseline_job_name(spec),
+            selection=keys(baseline),
+            description=f"Refresh {spec.id}'s reference, its profile and the champion's feature importance.",
+        ),
+    ]
+    return Definitions(
+        assets=[*assets, audit_log],
+        jobs=jobs,
+        sensors=[build_remediation_sensor(spec, remediation_jobs)],
+    )
