@@ -28,12 +28,35 @@ from dagster import DagsterInstance
 from drift_sentinel.cli import main as cli_main
 from drift_sentinel.settings import Settings
 from resources.health import check_daemon, check_database, check_health, check_mlflow, check_s3
-from tests.support.fixtures import mlflow_server_url, moto_endpoint, s3_credentials  # noqa: F401
+from tests.support import servers
+from tests.support.fixtures import moto_endpoint, s3_credentials  # noqa: F401
 from tests.support.servers import free_port, moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 STATUS_UP = {"connected", "accessible", "reachable", "running"}
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+_MLFLOW_URL: str | None = None
+
+
+def shared_mlflow_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One real ``mlflow server`` for all of this project's health and production-loop modules.
+
+    (A session fixture imported into several modules is set up once per module; this one is started once
+    per session and stopped when the session ends.)
+    """
+    global _MLFLOW_URL
+    if _MLFLOW_URL is None:
+        stack = contextlib.ExitStack()
+        request.config.add_cleanup(stack.close)
+        _MLFLOW_URL = stack.enter_context(servers.mlflow_server(tmp_path_factory.mktemp("mlflow-server")))
+    return _MLFLOW_URL
+
+
+@pytest.fixture(scope="module")
+def mlflow_server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return shared_mlflow_server(request, tmp_path_factory)
 
 
 def _settings(tmp_path: Path, **env: str) -> Settings:
@@ -159,7 +182,7 @@ def test_local_storage_writable_or_not(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_mlflow_server_reachable_and_unreachable(tmp_path: Path, mlflow_server_url: str) -> None:  # noqa: F811
+def test_mlflow_server_reachable_and_unreachable(tmp_path: Path, mlflow_server_url: str) -> None:
     up = check_mlflow(_settings(tmp_path, MLFLOW_TRACKING_URI=mlflow_server_url))
     assert up.ok and up.status == "reachable" and "/health" in up.detail
     nothing = f"http://127.0.0.1:{free_port()}"
@@ -220,7 +243,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.mark.slow
 def test_healthy_production_stack_then_daemon_stops(
     tmp_path: Path,
-    mlflow_server_url: str,  # noqa: F811
+    mlflow_server_url: str,
     moto_endpoint: str,  # noqa: F811
     s3_credentials: None,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
