@@ -136,6 +136,16 @@ class ModelRegistryResource(ConfigurableResource):
                 f"MLflow ({self._where()}): reading {name} v{version} failed: {exc.message}"
             ) from exc
 
+    def status_of(self, name: str, version: str | None) -> str | None:
+        """The registry status of ``version`` (``READY`` …), ``"MISSING"`` if it does not exist, ``None`` if no version.
+
+        This is the ``target_version_status`` the safety gate's ``version`` check expects.
+        """
+        if version is None:
+            return None
+        info = self.version(name, version)
+        return info.status if info is not None else "MISSING"
+
     def versions(self, name: str) -> list[VersionInfo]:
         """Every version of ``name``, oldest first (empty when the model is not registered)."""
         with self._calling(f"listing versions of {name}"):

@@ -106,6 +106,8 @@ def test_rollback_to_a_missing_version_is_blocked_by_the_gate(registry: ModelReg
     registry.register_sklearn(name, tiny_model(0), alias="champion")
     assert registry.previous_version(name) is None  # only one version
     assert registry.version(name, "7") is None
+    assert registry.status_of(name, "7") == "MISSING"
+    assert registry.status_of(name, "1") == "READY" and registry.status_of(name, None) is None
     champion = registry.champion(name)
     evidence = GateEvidence(
         model_id=name,
