@@ -40,7 +40,7 @@ def _analyze(data, current: pd.DataFrame, *, incident_id: str = "inc-1", history
     rca = analyze_incident(
         drift,
         incident_id=incident_id,
-        detection_time=current["timestamp"].max().to_pydatetime() + timedelta(minutes=5),
+        detection_time=current["timestamp"].max().ceil("min").to_pydatetime() + timedelta(minutes=5),
         model_id=data.model_id,
         signals=compute_signals(current, features=list(FEATURES)),
         events=read_events(data.events_path),
@@ -61,7 +61,9 @@ def _first_cause(rca: RcaReport) -> str:
 
 
 def test_new_device_after_deploy(tmp_path):
-    data = generate(tmp_path, seed=11, scenario="new_device_after_deploy", days=DAYS, rows_per_hour=ROWS_PER_HOUR)
+    data = generate(
+        tmp_path, seed=11, scenario="new_device_after_deploy", days=DAYS, rows_per_hour=ROWS_PER_HOUR
+    )
     rca = _analyze(data, _day(data, data.drift_start))
     assert rca.root_cause.cause == "deploy:mobile-app" == _first_cause(rca)
     assert rca.root_cause.cause.split(":")[0] == data.expected_cause

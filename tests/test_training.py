@@ -46,8 +46,8 @@ def test_unknown_category_nan_and_missing_labels_are_handled(frame, model):
 
 
 def test_seed_determinism(frame):
-    a = train_model(frame.head(1500), features=FEATURES, seed=3, kind="gradient_boosting")
-    b = train_model(frame.head(1500), features=FEATURES, seed=3, kind="gradient_boosting")
+    a = train_model(frame, features=FEATURES, seed=3, kind="gradient_boosting")
+    b = train_model(frame, features=FEATURES, seed=3, kind="gradient_boosting")
     x = frame[list(FEATURES)].head(300)
     np.testing.assert_array_equal(a.predict_proba(x), b.predict_proba(x))
 

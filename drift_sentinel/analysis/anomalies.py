@@ -1,10 +1,12 @@
 """Anomalies in the system signals: multivariate outliers (PyOD) and seasonality-aware ones (Prophet).
 
 :func:`detect_signal_anomalies` scores each signal vector (one row of :func:`compute_signals`) with a PyOD
-detector chosen by short name (:data:`DETECTORS`; Isolation Forest by default — Liu, Ting & Zhou 2008,
-"Isolation Forest", ICDM) after robust scaling (median / MAD). A row is anomalous when its score exceeds the
-``1 - contamination`` quantile of the scores on the *fit* rows (the trailing history when given, otherwise
-the rows themselves). The ``top_signal`` of an anomaly is the signal with the largest robust z-score.
+detector chosen by short name (:data:`DETECTORS`): ``iforest`` (Isolation Forest, Liu, Ting & Zhou 2008,
+ICDM) by default, ``knn`` (Ramaswamy, Rastogi & Shim 2000) or ``lof`` (Breunig et al. 2000), after robust
+scaling (median / MAD). A row is anomalous when its score exceeds the ``1 - contamination`` quantile of the
+scores of the rows the detector was fitted on: the trailing history together with the current rows when a
+history is given (the history sets the scale), otherwise the rows themselves. The ``top_signal`` of an
+anomaly is the signal with the largest robust z-score.
 
 :func:`prophet_anomalies` fits one Prophet model (Taylor & Letham 2018, "Forecasting at Scale", *The
 American Statistician* 72(1)) per signal on the trailing history — daily and weekly seasonality plus a
@@ -43,24 +45,6 @@ def _iforest(contamination: float, seed: int) -> Any:
     return IForest(contamination=contamination, random_state=seed, n_estimators=100)
 
 
-def _ecod(contamination: float, seed: int) -> Any:
-    from pyod.models.ecod import ECOD
-
-    return ECOD(contamination=contamination)
-
-
-def _copod(contamination: float, seed: int) -> Any:
-    from pyod.models.copod import COPOD
-
-    return COPOD(contamination=contamination)
-
-
-def _hbos(contamination: float, seed: int) -> Any:
-    from pyod.models.hbos import HBOS
-
-    return HBOS(contamination=contamination)
-
-
 def _knn(contamination: float, seed: int) -> Any:
     from pyod.models.knn import KNN
 
@@ -75,9 +59,6 @@ def _lof(contamination: float, seed: int) -> Any:
 
 DETECTORS: dict[str, Callable[[float, int], Any]] = {
     "iforest": _iforest,
-    "ecod": _ecod,
-    "copod": _copod,
-    "hbos": _hbos,
     "knn": _knn,
     "lof": _lof,
 }
@@ -143,10 +124,15 @@ def detect_signal_anomalies(
     if len(basis) < 10:
         raise DataError(f"detect_signal_anomalies: {len(basis)} rows to fit on, need >= 10")
     model = get_detector(detector, contamination=contamination, seed=seed)
-    model.fit(z_basis.to_numpy())
-    fit_scores = model.decision_function(z_basis.to_numpy())
-    cutoff = float(np.quantile(fit_scores, 1 - contamination))
-    scores = model.decision_function(z_current.to_numpy())
+    # fit on history and current together: tree and ECDF detectors saturate outside the range they were
+    # fitted on, so a spike beyond everything in the history would score no higher than its extremes
+    combined = (
+        np.vstack([z_basis.to_numpy(), z_current.to_numpy()]) if history is not None else z_current.to_numpy()
+    )
+    model.fit(combined)
+    fitted = np.asarray(model.decision_scores_, dtype=float)
+    cutoff = float(np.quantile(fitted, 1 - contamination))
+    scores = fitted[len(combined) - len(z_current) :]
     top = z_current.abs().idxmax(axis=1)
     top_z = z_current.to_numpy()[np.arange(len(z_current)), [columns.index(c) for c in top]]
     return pd.DataFrame(
