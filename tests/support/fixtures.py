@@ -9,16 +9,23 @@ imports as unused and the parameters as redefinitions, so add a file-level exemp
 (Or register this module once for the whole suite in a root ``tests/conftest.py``:
 ``pytest_plugins = ["tests.support.fixtures"]``.)
 
-- ``mlflow_server_url`` (session): one real ``mlflow server`` for the whole session (~5 s to start).
-  Tests share it, so each test should use its own registered-model name (``unique_name`` helps).
-- ``moto_endpoint`` (session): one ``moto_server``; tests should use their own bucket names.
+- ``mlflow_server_url``: one real ``mlflow server`` for the whole session (5-60 s to start, depending on
+  the machine's load). Tests share it, so each uses its own registered-model name (``unique_name``).
+- ``moto_endpoint``: one ``moto_server`` for the whole session; tests use their own bucket names.
+
+A fixture function imported into several modules is a separate fixture in each (pytest scopes a
+fixture defined in a module to that module), so a plain session fixture would start one server per
+importing module. These two keep a process-wide singleton instead (:func:`shared_server`), stopped
+when the pytest session ends; other helpers can call :func:`shared_mlflow_server` /
+:func:`shared_moto_endpoint` to get the same servers.
 - ``http_sink`` / ``smtp_sink`` (function): a fresh recording server per test (milliseconds to start).
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -30,18 +37,45 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+_SHARED: dict[str, str] = {}
+
+
+def shared_server(
+    config: pytest.Config, key: str, start: Callable[[], contextlib.AbstractContextManager[str]]
+) -> str:
+    """Start ``start()`` once per pytest session under ``key``; stop it when the session ends."""
+    if key not in _SHARED:
+        stack = contextlib.ExitStack()
+        config.add_cleanup(stack.close)
+        _SHARED[key] = stack.enter_context(start())
+        stack.callback(_SHARED.pop, key, None)
+    return _SHARED[key]
+
+
+def shared_mlflow_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Tracking URL of the session's one real ``mlflow server``."""
+    return shared_server(
+        request.config, "mlflow", lambda: servers.mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
+    )
+
+
+def shared_moto_endpoint(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Endpoint URL of the session's one ``moto_server`` (S3 with Object Lock)."""
+    return shared_server(
+        request.config, "moto", lambda: servers.moto_server(tmp_path_factory.mktemp("moto-server"))
+    )
+
+
 @pytest.fixture(scope="session")
-def mlflow_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mlflow_server_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Tracking URL of a real ``mlflow server`` shared by the session."""
-    with servers.mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as url:
-        yield url
+    return shared_mlflow_server(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def moto_endpoint(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Endpoint URL of a ``moto_server`` shared by the session (S3 with Object Lock)."""
-    with servers.moto_server(tmp_path_factory.mktemp("moto-server")) as url:
-        yield url
+    return shared_moto_endpoint(request, tmp_path_factory)
 
 
 @pytest.fixture
