@@ -47,6 +47,12 @@ def prepare_environment(home: Path, config_file: Path) -> None:
     if not (dagster_home / "dagster.yaml").exists():
         (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _quiet(run_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run config whose console logger shows warnings only (the runs' full logs are in the instance and UI)."""
+    return {**(run_config or {}), "loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def bootstrap_registry(registry: Any, spec: Any, training_path: str) -> dict[str, Any]:
@@ -87,7 +93,12 @@ def run_demo(
     """Run the loop once and return the summary (see the module docstring)."""
     prepare_environment(home, config_file)
 
-    from dagster import DagsterInstance, RunsFilter, build_sensor_context
+    import warnings
+
+    from dagster import BetaWarning, DagsterInstance, PreviewWarning, RunsFilter, build_sensor_context
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    warnings.filterwarnings("ignore", category=PreviewWarning)
     from tqdm import tqdm
 
     from drift_sentinel.config import load_config
@@ -110,19 +121,21 @@ def run_demo(
     registry_state = bootstrap_registry(registry, spec, config.resolve(spec.data.training_snapshot or ""))
 
     log("[3/5] baseline: reference window, reference profile, feature importance")
-    baseline = defs.get_job_def(baseline_job_name(spec)).execute_in_process(
-        instance=instance, raise_on_error=False
+    baseline = defs.resolve_job_def(baseline_job_name(spec)).execute_in_process(
+        instance=instance, run_config=_quiet(), raise_on_error=False
     )
     if not baseline.success:
         raise RuntimeError(f"baseline job failed; see run {baseline.run_id} in the Dagster UI")
 
-    detect = defs.get_job_def(detect_job_name(spec))
+    detect = defs.resolve_job_def(detect_job_name(spec))
     keys = detect.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
     failed = []
     bar = tqdm(keys, desc="[4/5] backfill windows", unit="window", disable=not progress, file=sys.stderr)
     for key in bar:
         bar.set_postfix_str(key)
-        result = detect.execute_in_process(partition_key=key, instance=instance, raise_on_error=False)
+        result = detect.execute_in_process(
+            partition_key=key, instance=instance, run_config=_quiet(), raise_on_error=False
+        )
         if not result.success:
             failed.append({"window": key, "run_id": result.run_id})
     if failed:
@@ -143,9 +156,9 @@ def run_demo(
             run = previous[0]
             remediation.append(_run_summary(instance, run, request.job_name, skipped=True))
             continue
-        job = defs.get_job_def(request.job_name)
+        job = defs.resolve_job_def(request.job_name)
         outcome = job.execute_in_process(
-            run_config=request.run_config, instance=instance, tags=tags, raise_on_error=False
+            run_config=_quiet(request.run_config), instance=instance, tags=tags, raise_on_error=False
         )
         remediation.append(_run_summary(instance, instance.get_run_by_id(outcome.run_id), request.job_name))
 

@@ -14,15 +14,17 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     AssetKey,
+    AssetRecordsFilter,
     AssetsDefinition,
     Output,
     PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
     asset,
 )
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DetectionConfig, ReferenceProfile, detect_drift, profile_reference
-from drift_sentinel.incidents import incident_id
+from drift_sentinel.incidents import assign_incident
 from drift_sentinel.verdict import Verdict
 from sentinel_assets.metadata import drift_metadata
 
@@ -31,6 +33,25 @@ def detection_config(spec: ModelSpec) -> DetectionConfig:
     """The model's detection settings with its declared feature kinds."""
     features = spec.detection.features or spec.feature_kinds
     return spec.detection.model_copy(update={"features": features})
+
+
+def _previous_incident(
+    context: AssetExecutionContext, partitions: PartitionsDefinition, report_key: AssetKey
+) -> str | None:
+    """The incident id recorded on the preceding window's latest drift_report materialization, if any."""
+    if not isinstance(partitions, TimeWindowPartitionsDefinition):
+        return None
+    previous = partitions.get_prev_partition_window(context.partition_time_window.start)
+    if previous is None:
+        return None
+    key = partitions.get_partition_key_for_timestamp(previous.start.timestamp())
+    records = context.instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=report_key, asset_partitions=[key]), limit=1
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    entry = records[0].asset_materialization.metadata.get("incident_id")
+    return str(entry.value) if entry is not None and entry.value else None
 
 
 def build_drift_assets(
@@ -86,7 +107,12 @@ def build_drift_assets(
             prediction_column=spec.prediction_column,
             label_column=spec.label_column,
         )
-        incident = incident_id(spec.id, context.partition_key) if report.drift_detected else ""
+        incident = assign_incident(
+            spec.id,
+            context.partition_key,
+            drifted=report.drift_detected,
+            previous=_previous_incident(context, partitions, report_key) if report.drift_detected else None,
+        )
         payload: dict[str, Any] = {
             **report.to_dict(),
             "model_id": spec.id,

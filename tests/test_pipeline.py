@@ -34,7 +34,7 @@ def instance(project: Project, defs: Definitions) -> DagsterInstance:
     bootstrap_registry(
         defs.resources["model_registry"], spec, project.config.resolve(spec.data.training_snapshot)
     )
-    assert defs.get_job_def("fraud_detector_v1_baseline").execute_in_process(instance=instance).success
+    assert defs.resolve_job_def("fraud_detector_v1_baseline").execute_in_process(instance=instance).success
     return instance
 
 
@@ -45,7 +45,7 @@ def _report(defs: Definitions, instance: DagsterInstance, day: str) -> dict:
 
 
 def test_clean_window_has_no_drift(defs: Definitions, instance: DagsterInstance) -> None:
-    result = defs.get_job_def("fraud_detector_v1_detect").execute_in_process(
+    result = defs.resolve_job_def("fraud_detector_v1_detect").execute_in_process(
         partition_key=CLEAN_DAY, instance=instance
     )
     assert result.success
@@ -64,7 +64,7 @@ def test_drifted_window_names_the_injected_features_and_requests_gated_remediati
     DRIFT_DAY = (
         (project.data.drift_start + timedelta(days=1)).date().isoformat()
     )  # a whole day after the change
-    result = defs.get_job_def("fraud_detector_v1_detect").execute_in_process(
+    result = defs.resolve_job_def("fraud_detector_v1_detect").execute_in_process(
         partition_key=DRIFT_DAY, instance=instance
     )
     assert result.success
@@ -77,7 +77,7 @@ def test_drifted_window_names_the_injected_features_and_requests_gated_remediati
     assert materialization.metadata["n_drifted"].value == len(affected)
     assert 0.0 < materialization.metadata["drift_score"].value <= 1.0
 
-    sensor = defs.get_sensor_def("fraud_detector_v1_remediation_on_rca_report")
+    sensor = defs.resolve_sensor_def("fraud_detector_v1_remediation_on_rca_report")
     tick = sensor.evaluate_tick(
         build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name)
     )
@@ -93,7 +93,7 @@ def test_drifted_window_names_the_injected_features_and_requests_gated_remediati
     assert not again.run_requests
 
     notify = next(r for r in tick.run_requests if r.job_name == "remediate_notify_team")
-    run = defs.get_job_def("remediate_notify_team").execute_in_process(
+    run = defs.resolve_job_def("remediate_notify_team").execute_in_process(
         run_config=notify.run_config, instance=instance, tags=notify.tags
     )
     assert run.success
@@ -102,7 +102,7 @@ def test_drifted_window_names_the_injected_features_and_requests_gated_remediati
     assert report["incident_id"] in outbox
 
     # the same incident again, at once: the gate refuses (cooldown since the action that just ran)
-    second = defs.get_job_def("remediate_notify_team").execute_in_process(
+    second = defs.resolve_job_def("remediate_notify_team").execute_in_process(
         run_config=notify.run_config, instance=instance, tags=notify.tags
     )
     assert second.success  # the gate withholds its plan; nothing fails, nothing acts
