@@ -46,6 +46,11 @@ class DetectionConfig(BaseModel):
         description="per-feature overrides {feature or '*': {detector or 'alpha' or 'null_rate': value}}",
     )
     min_samples: int = Field(default=30, ge=1)
+    n_jobs: int = Field(
+        default=0,
+        ge=0,
+        description="threads for per-feature work; 0 = one per CPU (at most 8), 1 = no threads",
+    )
 
     @field_validator("algorithms", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ __all__ = [
     "category_counts",
     "infer_kind",
     "numeric_values",
+    "sorted_finite",
     "profile_column",
     "profile_reference",
 ]
@@ -72,44 +73,67 @@ def infer_kind(series: pd.Series) -> str | None:
     return "categorical"
 
 
+def _as_float_array(series: pd.Series) -> np.ndarray:
+    dtype = series.dtype
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) or not (
+        pd.api.types.is_float_dtype(dtype)
+        or pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_bool_dtype(dtype)
+    ):
+        return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return series.to_numpy(dtype=np.float64, copy=False)
+
+
 def numeric_values(series: pd.Series) -> tuple[np.ndarray, int]:
     """(finite values as float64, number of missing values) of a column.
 
     NaN, None, ±inf and strings that do not parse as numbers count as missing.
+
+    >>> numeric_values(pd.Series([1.0, None, float("inf"), "x", 2], dtype=object))
+    (array([1., 2.]), 3)
     """
-    if pd.api.types.is_float_dtype(series.dtype) and not isinstance(
-        series.dtype, pd.api.extensions.ExtensionDtype
-    ):
-        arr = series.to_numpy(copy=False)
-        if arr.dtype != np.float64:
-            arr = arr.astype(np.float64)
-    elif pd.api.types.is_integer_dtype(series.dtype) and not isinstance(
-        series.dtype, pd.api.extensions.ExtensionDtype
-    ):
-        arr = series.to_numpy(dtype=np.float64)
-        return arr, 0
-    elif pd.api.types.is_bool_dtype(series.dtype) and not isinstance(
-        series.dtype, pd.api.extensions.ExtensionDtype
-    ):
-        return series.to_numpy(dtype=np.float64), 0
-    else:
-        arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    arr = _as_float_array(series)
     finite = np.isfinite(arr)
     n_bad = int(arr.size - np.count_nonzero(finite))
     return (arr if n_bad == 0 else arr[finite]), n_bad
 
 
+def sorted_finite(series: pd.Series) -> tuple[np.ndarray, int]:
+    """(sorted finite values, number of missing values) with a single sort and no masking copy.
+
+    numpy sorts ``-inf`` first and ``+inf`` then NaN last, so the finite values are one contiguous slice.
+
+    >>> sorted_finite(pd.Series([3.0, float("nan"), -float("inf"), 1.0]))
+    (array([1., 3.]), 2)
+    """
+    arr = np.sort(_as_float_array(series))
+    lo = int(np.searchsorted(arr, -np.inf, side="right"))
+    hi = int(np.searchsorted(arr, np.inf, side="left"))
+    return arr[lo:hi], int(arr.size - (hi - lo))
+
+
 def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
-    """(counts per category as strings, number of missing values) of a column."""
-    n_missing = int(series.isna().sum())
+    """(counts per category as strings, number of missing values) of a column, in one pass.
+
+    >>> counts, missing = category_counts(pd.Series(["a", None, "b", "a", 1]))
+    >>> counts.sort_index().to_dict(), missing
+    ({'1': 1, 'a': 2, 'b': 1}, 1)
+    """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        counts = series.value_counts(sort=False, dropna=True)
+        codes = series.cat.codes.to_numpy()
+        valid = codes >= 0
+        n_missing = int(codes.size - np.count_nonzero(valid))
+        cats = series.cat.categories
+        counts = pd.Series(np.bincount(codes[valid], minlength=len(cats)), index=cats)
         counts = counts[counts > 0]
-        counts.index = counts.index.astype(str)
     else:
-        counts = series.value_counts(sort=False, dropna=True)
-        if len(counts) and not all(isinstance(k, str) for k in counts.index[:50]):
-            counts.index = counts.index.map(str)
+        counts = series.value_counts(sort=False, dropna=False)
+        missing = counts.index.isna()
+        n_missing = int(counts[missing].sum()) if missing.any() else 0
+        counts = counts[~missing] if missing.any() else counts
+    if counts.index.inferred_type != "string":
+        counts.index = counts.index.map(str)
+        if not counts.index.is_unique:
             counts = counts.groupby(level=0, sort=False).sum()
     return counts.astype(np.int64), n_missing
 
@@ -166,8 +190,7 @@ FeatureProfile = NumericProfile | CategoricalProfile
 def profile_column(name: str, series: pd.Series, kind: str, *, psi_bins: int = 10) -> FeatureProfile:
     """Profile one reference column as ``kind`` (``"numeric"`` or ``"categorical"``)."""
     if kind == "numeric":
-        values, n_missing = numeric_values(series)
-        values = np.sort(values)
+        values, n_missing = sorted_finite(series)
         if values.size:
             edges = np.unique(np.quantile(values, np.arange(1, psi_bins) / psi_bins))
             counts = np.diff(np.searchsorted(values, edges, side="left"), prepend=0, append=values.size)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special, stats
 
 from drift_sentinel.detection._kernels import sorted_ks_wasserstein
 from drift_sentinel.detection.results import TestResult
@@ -52,21 +52,29 @@ def finite_values(values: ArrayLike) -> np.ndarray:
 
 
 def ks_pvalue(d: float, n1: int, n2: int) -> float:
-    """Two-sided two-sample KS p-value for statistic ``d`` (scipy's asymptotic 'asymp' formula).
+    """Two-sided two-sample KS p-value for statistic ``d`` in scipy's asymptotic regime.
 
-    Smirnov's distribution of the two-sample statistic evaluated as ``scipy.stats.kstwo.sf(d, round(en))``
-    with ``en = n1 n2 / (n1 + n2)``, exactly as ``scipy.stats.ks_2samp(method="asymp")`` does.
+    scipy's ``method="asymp"`` evaluates Smirnov's distribution as ``kstwo.sf(d, round(en))`` with
+    ``en = n1 n2 / (n1 + n2)``, which costs up to a second per call at a million rows. For ``en > 1000``
+    this uses the Kolmogorov limit with Vrbik's small-sample correction instead,
+    ``K(t + 1/(6√en) + (t − 1)/(4 en))`` with ``t = √en · d`` (Vrbik 2018, "Small-sample corrections to
+    Kolmogorov–Smirnov test statistic", Pioneer J. Theor. Appl. Stat. 15), within 3e-5 of scipy's value;
+    below that it calls ``kstwo.sf`` itself.
 
     >>> round(ks_pvalue(0.05, 20_000, 20_000), 4)
     0.0
     >>> round(ks_pvalue(0.01, 20_000, 20_000), 3)
     0.268
     """
-    if n1 == 0 or n2 == 0:
+    if n1 == 0 or n2 == 0 or math.isnan(d):
         return math.nan
     m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    en = float(np.round(m * n / (m + n)))
+    if en <= 1000:
+        return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
+    root = math.sqrt(en)
+    t = root * d
+    return float(np.clip(special.kolmogorov(t + 1.0 / (6.0 * root) + (t - 1.0) / (4.0 * en)), 0.0, 1.0))
 
 
 def _ks_sorted(u: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
