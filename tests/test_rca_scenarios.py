@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from drift_sentinel.analysis import RcaReport, analyze_incident, compute_signals, read_events
-from drift_sentinel.detection import detect_drift
+from drift_sentinel.detection import DriftReport, detect_drift
 from drift_sentinel.sample_data import generate
 from drift_sentinel.training import FEATURES
 
@@ -107,6 +107,19 @@ def test_latency_incident_without_data_drift(tmp_path):
     assert not rca.feature_attribution  # no data drift was found
     assert rca.recommended_action == "scale_resources"
     assert abs(rca.onset - data.drift_start) < timedelta(minutes=30)
+    # the Dagster asset's minimal call (no signals, no reference) derives the signals from the window
+    current = _day(data, data.drift_start)
+    minimal = analyze_incident(
+        DriftReport.from_dict(
+            detect_drift(pd.read_parquet(data.training_path), current, DETECTION).to_dict()
+        ),
+        incident_id="inc-2",
+        detection_time=data.drift_start + timedelta(days=1),
+        model_id=data.model_id,
+        events=pd.read_csv(data.events_path),
+        current=current,
+    )
+    assert minimal.root_cause.cause == rca.root_cause.cause
 
 
 def test_label_only_concept_drift(tmp_path):

@@ -79,6 +79,7 @@ import pandas as pd
 
 from drift_sentinel.analysis.anomalies import anomaly_strength
 from drift_sentinel.analysis.evidence import PipelineEvidence, normalize_events
+from drift_sentinel.analysis.signals import compute_signals
 from drift_sentinel.analysis.temporal import (
     IncidentSignature,
     PatternMatch,
@@ -725,6 +726,9 @@ def analyze_incident(
     time_column: str = "timestamp",
     prediction_column: str = "prediction",
     label_column: str = "label",
+    latency_column: str | None = "latency_ms",
+    error_column: str | None = "error",
+    signal_freq: str = "5min",
     lookback: timedelta = timedelta(hours=6),
     min_labels: int = 200,
     correlation_maxlag: int = 6,
@@ -742,7 +746,7 @@ def analyze_incident(
         detector's importances when the report has them).
     signals
         :func:`~drift_sentinel.analysis.signals.compute_signals` over the window (latency/error evidence
-        and correlations).
+        and correlations); computed from ``current`` (bins of ``signal_freq``) when omitted.
     events
         External events (``timestamp, event_type, source, description``).
     anomalies
@@ -754,10 +758,34 @@ def analyze_incident(
         Signatures of past incidents, for recurring patterns.
     current, reference
         The windows themselves: onset within the window, directions, label-based evidence.
+    time_column, prediction_column, label_column, latency_column, error_column
+        Column names in the windows.
+    lookback
+        How long before the onset an event or pipeline change can still be its cause.
+    min_labels
+        Labels needed after the onset to recommend retraining on real-world drift.
+    correlation_maxlag
+        Largest Granger lag (in signal bins) tried.
+
+    Returns
+    -------
+    RcaReport
+        ``to_dict()`` is the JSON the issue specifies; ``to_markdown()`` and ``metadata()`` feed Dagster.
     """
     drift = _as_report(drift)
     detection_time = pd.Timestamp(detection_time).to_pydatetime(warn=False)
     drifted, signals_drift = _drifted_features(drift)
+    if signals is None and current is not None and time_column in current.columns and len(current):
+        signals = compute_signals(
+            current,
+            freq=signal_freq,
+            features=[d.name for d in drifted if d.name in current.columns],
+            prediction_column=prediction_column,
+            label_column=label_column,
+            latency_column=latency_column,
+            error_column=error_column,
+            time_column=time_column,
+        )
     attribution = _attribute(drifted, feature_importance, _get(drift, "multivariate"), current, reference)
     main = next((d for d in drifted if attribution and d.name == attribution[0].feature), None)
     ev = _gather_evidence(
