@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from drift_sentinel.detection import detect_drift
+from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.errors import DataError
-from drift_sentinel.remediation.thresholds import ThresholdStore, replay_thresholds, window_alerts
+from drift_sentinel.remediation.thresholds import (
+    LOWER_IS_DRIFT,
+    ThresholdStore,
+    effective_thresholds,
+    replay_thresholds,
+    replay_window,
+    window_alerts,
+)
 from drift_sentinel.verdict import Verdict
 
 
 def history() -> list[dict]:
-    """Ten windows: PSI on 'amount', KS p-value on 'amount', two confirmed incidents."""
+    """Ten windows: PSI effect size and KS p-value on 'amount', two confirmed incidents."""
     psi = [0.05, 0.12, 0.22, 0.08, 0.45, 0.15, 0.25, 0.11, 0.60, 0.09]
     ks_p = [0.40, 0.20, 0.04, 0.50, 0.001, 0.30, 0.03, 0.60, 0.0001, 0.70]
     incidents = {4: "inc-a", 8: "inc-b"}
@@ -26,14 +37,58 @@ def history() -> list[dict]:
     ]
 
 
-def test_window_alerts_directions_quorum_and_overrides() -> None:
-    scores = {"amount": {"psi": 0.25, "ks": 0.2}, "device": {"chi_square": 0.001}}
-    thresholds = {"*": {"psi": 0.2, "ks": 0.05, "chi_square": 0.01}, "amount": {"psi": 0.3}}
+def test_window_alerts_effect_sizes_quorum_and_overrides() -> None:
+    scores = {"amount": {"psi": 0.25, "ks": 0.04}, "device": {"chi_square": 0.3}}
+    thresholds = {"*": {"psi": 0.2, "ks": 0.05, "chi_square": 0.1}, "amount": {"psi": 0.3}}
     assert window_alerts(scores, thresholds) == ("device",)  # amount's override 0.3 silences its PSI
     assert window_alerts(scores, {"*": {"psi": 0.2, "ks": 0.05}}) == ("amount",)  # no chi_square threshold
-    assert window_alerts(scores, {"*": {"psi": 0.2, "ks": 0.5}}, quorum=2) == ("amount",)
+    assert window_alerts(scores, {"*": {"psi": 0.2, "ks": 0.01}}, quorum=2) == ("amount",)
+    assert window_alerts(scores, {"*": {"psi": 0.2, "ks": 0.05}}, quorum=2) == ()
+    # quorum is capped by the applicable detectors, as in the engine: device has one
+    assert window_alerts(scores, thresholds, quorum=3) == ("device",)
     with pytest.raises(ValueError, match="quorum"):
         window_alerts(scores, thresholds, quorum=0)
+
+
+def test_insignificant_detectors_cannot_vote_but_count_as_applicable() -> None:
+    scores = {"amount": {"psi": None, "ks": 0.4}}
+    assert window_alerts(scores, {"*": {"psi": 0.0, "ks": 0.05}}) == ("amount",)
+    assert window_alerts(scores, {"*": {"psi": 0.0, "ks": 0.05}}, quorum=2) == ()
+
+
+def test_p_value_inputs_vote_below_the_threshold() -> None:
+    scores = {"amount": {"ks": 0.01}}
+    assert window_alerts(scores, {"*": {"ks": 0.05}}, lower_is_drift=LOWER_IS_DRIFT) == ("amount",)
+    assert window_alerts(scores, {"*": {"ks": 0.05}}) == ()
+
+
+def test_replay_window_from_a_real_drift_report() -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    reference = pd.DataFrame({"amount": rng.normal(0, 1, n), "age": rng.normal(0, 1, n)})
+    current = pd.DataFrame({"amount": rng.normal(0.8, 1, n), "age": rng.normal(0, 1, n)})
+    config = DetectionConfig(algorithms=["ks", "psi", "wasserstein"], quorum=2)
+    report = detect_drift(reference, current, config=config).to_dict()
+    window = replay_window(report, partition="2026-01-05", incident_id="inc-1")
+    assert window["quorum"] == 2 and window["incident_id"] == "inc-1"
+    amount = window["scores"]["amount"]
+    assert amount["ks"] == pytest.approx(report["features"]["amount"]["results"]["ks"]["effect_size"])
+    current_thresholds = effective_thresholds(config)
+    # replaying the report under the thresholds it was computed with reproduces its decision
+    assert window_alerts(window["scores"], current_thresholds, quorum=2) == tuple(
+        name for name, feature in report["features"].items() if feature["verdict"] == "FAILED"
+    )
+    assert "amount" in window_alerts(window["scores"], current_thresholds, quorum=2)
+    silenced = {"*": {k: 10.0 for k in current_thresholds["*"]}}
+    result = replay_thresholds([window] * 5, current_thresholds, silenced)
+    assert result.verdict is Verdict.FAILED and result.missed_incidents == ("inc-1",) * 5
+
+
+def test_effective_thresholds_merge_overrides() -> None:
+    merged = effective_thresholds(
+        DetectionConfig(sensitivity="low", thresholds={"amount": {"psi": 0.5, "alpha": 0.2}})
+    )
+    assert merged["*"]["psi"] == 0.20 and merged["amount"] == {"psi": 0.5}
 
 
 def test_replay_counts_alerts_before_and_after() -> None:
@@ -55,7 +110,9 @@ def test_replay_fails_when_a_confirmed_incident_would_be_missed() -> None:
 
 
 def test_replay_with_p_values_and_new_alerts() -> None:
-    result = replay_thresholds(history(), {"*": {"ks": 0.01}}, {"*": {"ks": 0.05}})
+    result = replay_thresholds(
+        history(), {"*": {"ks": 0.01}}, {"*": {"ks": 0.05}}, lower_is_drift=LOWER_IS_DRIFT
+    )
     assert (result.alerts_before, result.alerts_after) == (2, 4)
     assert result.new_alert_partitions == ("2026-01-03", "2026-01-07")
 

@@ -5,26 +5,32 @@ partitions under the current and the proposed thresholds, count the alerts each 
 and list every *confirmed* incident the proposal would have missed. A proposal that misses a
 confirmed incident FAILS; too little history is INCONCLUSIVE (the gate fails closed on both).
 
-Replay input (one dict per historical window, e.g. one ``drift_report`` partition)::
+Replay input (one dict per historical window; :func:`replay_window` builds it from a stored
+``DriftReport.to_dict()``)::
 
     {"partition": "2026-01-05",
-     "scores": {"amount": {"ks": 0.003, "psi": 0.31}, "device_id": {"chi_square": 0.4}},
+     "scores": {"amount": {"ks": 0.21, "psi": 0.31, "wasserstein": None}, "device_id": {"chi_square": 0.4}},
+     "quorum": 2,                      # optional, else the replay's quorum
      "incident_id": "inc-42"}          # set when drift was confirmed in this window, else None/absent
 
-Thresholds (current and proposed) are keyed by feature, then algorithm; the feature ``"*"`` gives
-defaults for every feature (the shape of ``DetectionConfig.thresholds`` plus the wildcard)::
+Scores are the detectors' effect sizes (KS D, PSI, Wasserstein / sd, Cramér's V …), the quantity
+``DetectionConfig.thresholds`` overrides in the detection engine; ``None`` marks a detector that ran
+but was not significant (its adjusted p-value above alpha), so it cannot vote whatever the threshold.
+Thresholds (current and proposed) are keyed by feature, then detector, with ``"*"`` for every
+feature — the shape of ``DetectionConfig.thresholds``; :func:`effective_thresholds` gives the ones in
+force for a config (sensitivity defaults plus overrides).
 
-    {"*": {"ks": 0.05, "psi": 0.2}, "amount": {"psi": 0.3}}
-
-A score *alerts* when it crosses its threshold: for p-value based tests (``ks``, ``chi_square``,
-see ``lower_is_drift``) when ``score < threshold``, for distances and scores (``psi``,
-``wasserstein``, …) when ``score >= threshold``. A feature drifts when at least ``quorum`` of its
-algorithms alert; a window alerts when any feature drifts. An algorithm with no threshold does not vote.
+A detector votes when its score reaches its threshold (``score >= threshold``; for inputs that are
+p-values, name those detectors in ``lower_is_drift`` and they vote when ``score < threshold``). As in
+the engine, a feature drifts when at least ``min(quorum, applicable detectors)`` vote, and a window
+alerts when any feature drifts. A detector with no threshold is not applicable. (Null-rate drift,
+which the engine reports separately, is not replayed.)
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Collection, Mapping, Sequence
@@ -33,13 +39,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.errors import DataError
 from drift_sentinel.verdict import Verdict
 
 Thresholds = Mapping[str, Mapping[str, float]]
 
 LOWER_IS_DRIFT: frozenset[str] = frozenset({"ks", "chi_square"})
-"""Algorithms whose score is a p-value: drift when the score is *below* the threshold."""
+"""Detectors whose score is a p-value when replaying p-values instead of effect sizes (not the default)."""
 
 
 @dataclass(frozen=True)
@@ -79,33 +86,83 @@ def _threshold(thresholds: Thresholds, feature: str, algorithm: str) -> float | 
 
 
 def window_alerts(
-    scores: Mapping[str, Mapping[str, float]],
+    scores: Mapping[str, Mapping[str, float | None]],
     thresholds: Thresholds,
     *,
     quorum: int = 1,
-    lower_is_drift: Collection[str] = LOWER_IS_DRIFT,
+    lower_is_drift: Collection[str] = (),
 ) -> tuple[str, ...]:
     """The features that drift in one window under ``thresholds`` (empty: the window raises no alert).
 
-    >>> window_alerts({"amount": {"ks": 0.01, "psi": 0.1}}, {"*": {"ks": 0.05, "psi": 0.2}})
+    >>> window_alerts({"amount": {"ks": 0.3, "psi": 0.1}}, {"*": {"ks": 0.05, "psi": 0.2}})
     ('amount',)
-    >>> window_alerts({"amount": {"ks": 0.01, "psi": 0.1}}, {"*": {"ks": 0.05, "psi": 0.2}}, quorum=2)
+    >>> window_alerts({"amount": {"ks": 0.3, "psi": 0.1}}, {"*": {"ks": 0.05, "psi": 0.2}}, quorum=2)
     ()
+    >>> window_alerts({"amount": {"ks": 0.3, "psi": 0.1}}, {"*": {"ks": 0.05}}, quorum=2)  # one applicable
+    ('amount',)
     """
     if quorum < 1:
         raise ValueError(f"quorum must be >= 1, got {quorum}")
     drifted = []
     for feature, by_algorithm in scores.items():
-        votes = 0
+        votes = applicable = 0
         for algorithm, score in by_algorithm.items():
             limit = _threshold(thresholds, feature, algorithm)
-            if limit is None or score is None:
+            if limit is None:
+                continue
+            applicable += 1
+            if score is None or (isinstance(score, float) and math.isnan(score)):
                 continue
             fired = score < limit if algorithm in lower_is_drift else score >= limit
             votes += int(fired)
-        if votes >= quorum:
+        if applicable and votes >= min(quorum, applicable):
             drifted.append(feature)
     return tuple(drifted)
+
+
+def replay_window(
+    report: Mapping[str, Any], *, partition: str, incident_id: str | None = None
+) -> dict[str, Any]:
+    """Turn a stored ``DriftReport.to_dict()`` into a replay window (effect sizes of significant detectors).
+
+    >>> report = {"config": {"quorum": 1}, "features": {"amount": {"results": {
+    ...     "ks": {"effect_size": 0.31, "p_adjusted": 0.001, "alpha": 0.05},
+    ...     "psi": {"effect_size": 0.02, "p_adjusted": 0.4, "alpha": 0.05}}}}}
+    >>> replay_window(report, partition="2026-01-05")["scores"]
+    {'amount': {'ks': 0.31, 'psi': None}}
+    """
+    scores: dict[str, dict[str, float | None]] = {}
+    for name, feature in (report.get("features") or {}).items():
+        by: dict[str, float | None] = {}
+        for detector, result in (feature.get("results") or {}).items():
+            effect, p_adjusted, alpha = (
+                result.get("effect_size"),
+                result.get("p_adjusted"),
+                result.get("alpha"),
+            )
+            significant = p_adjusted is None or alpha is None or float(p_adjusted) <= float(alpha)
+            by[detector] = float(effect) if significant and effect is not None else None
+        scores[name] = by
+    window: dict[str, Any] = {"partition": partition, "scores": scores, "incident_id": incident_id}
+    quorum = (report.get("config") or {}).get("quorum")
+    if quorum is not None:
+        window["quorum"] = int(quorum)
+    return window
+
+
+def effective_thresholds(config: DetectionConfig) -> dict[str, dict[str, float]]:
+    """The effect-size thresholds in force for ``config``: its sensitivity's defaults under ``"*"``,
+    then the per-feature (or ``"*"``) overrides from ``config.thresholds``.
+
+    >>> effective_thresholds(DetectionConfig(sensitivity="medium", thresholds={"amount": {"psi": 0.3}}))["amount"]
+    {'psi': 0.3}
+    """
+    from drift_sentinel.detection.sensitivity import thresholds_for
+
+    merged: dict[str, dict[str, float]] = {"*": dict(thresholds_for(config.sensitivity).effect)}
+    for feature, overrides in config.thresholds.items():
+        merged.setdefault(feature, {}).update({k: float(v) for k, v in overrides.items() if k != "alpha"})
+    return merged
 
 
 def replay_thresholds(
@@ -115,7 +172,7 @@ def replay_thresholds(
     *,
     quorum: int = 1,
     min_windows: int = 5,
-    lower_is_drift: Collection[str] = LOWER_IS_DRIFT,
+    lower_is_drift: Collection[str] = (),
 ) -> ReplayResult:
     """Dry-run ``proposed`` thresholds over past windows and compare them with ``current``.
 
@@ -140,8 +197,9 @@ def replay_thresholds(
         if "scores" not in window:
             raise DataError(f"replay history window {index} ({window.get('partition')!r}) has no 'scores'")
         partition = str(window.get("partition", index))
-        before = bool(window_alerts(window["scores"], current, quorum=quorum, lower_is_drift=lower_is_drift))
-        after = bool(window_alerts(window["scores"], proposed, quorum=quorum, lower_is_drift=lower_is_drift))
+        q = int(window.get("quorum", quorum))
+        before = bool(window_alerts(window["scores"], current, quorum=q, lower_is_drift=lower_is_drift))
+        after = bool(window_alerts(window["scores"], proposed, quorum=q, lower_is_drift=lower_is_drift))
         alerts_before += before
         alerts_after += after
         if before and not after:
