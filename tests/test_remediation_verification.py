@@ -99,3 +99,20 @@ def test_custom_triggers() -> None:
     result = verify_recovery(WindowStats(100, 0.01, 10.0), WindowStats(100, 0.011, 10.0), strict)
     assert result.verdict is Verdict.FAILED
     assert result.to_dict()["breaches"][0]["metric"] == "error_rate"
+
+
+def test_escalation_and_recovery_notifications_route_to_pagerduty() -> None:
+    from drift_sentinel.config import AlertRouting
+    from drift_sentinel.notifications import pagerduty_payload, route
+    from drift_sentinel.remediation.verification import escalation_notification, recovery_notification
+
+    bad = verify_recovery(WindowStats(500, 0.02, 100.0), WindowStats(500, 0.05, 100.0), DEFAULT)
+    trigger = escalation_notification(
+        bad, model_id="fraud", incident_id="inc-5", action="retrain_model", rolled_back=True
+    )
+    assert "error_rate: 2.00% -> 5.00%" in trigger.text
+    assert route(trigger, AlertRouting())[0] == "pagerduty"
+    good = verify_recovery(WindowStats(500, 0.05, 100.0), WindowStats(500, 0.02, 90.0), DEFAULT)
+    resolve = recovery_notification(good, model_id="fraud", incident_id="inc-5", action="rollback_model")
+    assert pagerduty_payload(resolve, "k3y1")["event_action"] == "resolve"
+    assert pagerduty_payload(resolve, "k3y1")["dedup_key"] == pagerduty_payload(trigger, "k3y1")["dedup_key"]

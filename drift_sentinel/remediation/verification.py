@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from drift_sentinel.errors import DataError
+from drift_sentinel.notifications import Notification
 from drift_sentinel.safety import RollbackTriggers
 from drift_sentinel.verdict import Verdict
 
@@ -176,4 +177,43 @@ def verify_recovery(
         verdict = Verdict.PASSED
     return VerificationResult(
         verdict=verdict, before=before, after=after, breaches=tuple(breaches), reasons=tuple(reasons)
+    )
+
+
+def escalation_notification(
+    result: VerificationResult, *, model_id: str, incident_id: str, action: str, rolled_back: bool
+) -> Notification:
+    """The critical notification (PagerDuty ``trigger``) for an action whose verification failed.
+
+    >>> t = RollbackTriggers()
+    >>> r = verify_recovery(WindowStats(500, 0.02, 100.0), WindowStats(500, 0.04, 100.0), t)
+    >>> n = escalation_notification(r, model_id="fraud", incident_id="inc-9", action="retrain_model",
+    ...                             rolled_back=True)
+    >>> n.severity, n.event, n.title
+    ('critical', 'trigger', 'retrain_model on fraud made serving worse: rolled back')
+    """
+    outcome = "rolled back" if rolled_back else "ROLLBACK FAILED"
+    return Notification(
+        severity="critical",
+        title=f"{action} on {model_id} made serving worse: {outcome}",
+        text="; ".join(b.reason for b in result.breaches) or "; ".join(result.reasons),
+        model_id=model_id,
+        incident_id=incident_id,
+        event="trigger",
+        details={"action": action, "verification": result.verdict.value, "rolled_back": rolled_back},
+    )
+
+
+def recovery_notification(
+    result: VerificationResult, *, model_id: str, incident_id: str, action: str
+) -> Notification:
+    """The ``resolve`` notification after a verified recovery (closes the PagerDuty alert for the incident)."""
+    return Notification(
+        severity="critical",
+        title=f"{model_id} recovered after {action}",
+        text="; ".join(result.reasons),
+        model_id=model_id,
+        incident_id=incident_id,
+        event="resolve",
+        details={"action": action, "verification": result.verdict.value},
     )
