@@ -252,6 +252,8 @@ def correlate_pair(
     r, p = pearson(a, b)
     corrected = alpha / max(1, n_tests)
     status = "ok"
+    xy: GrangerResult | None
+    yx: GrangerResult | None
     try:
         if np.nanstd(a) == 0 or np.nanstd(b) == 0:
             raise DataError(f"{names[0]!r} or {names[1]!r} is constant")

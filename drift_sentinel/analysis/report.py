@@ -1265,7 +1265,7 @@ def _recommendations(
     events: Sequence[Mapping[str, Any]],
     drifted: Sequence[_Drifted],
 ) -> tuple[Recommendation, ...]:
-    items = [(action, f"{action.replace('_', ' ')}: {reason}")]
+    items: list[tuple[str | None, str]] = [(action, f"{action.replace('_', ' ')}: {reason}")]
     for d in drifted:
         if d.new_categories:
             items.append(

@@ -57,8 +57,8 @@ def load_series(
         specs.append((file, column))
     if files and not columns:
         raise DataError("give the columns to correlate with --column")
-    parts = {}
-    cache = {}
+    parts: dict[str, pd.Series] = {}
+    cache: dict[str, pd.DataFrame] = {}
     for file, column in specs:
         frame = cache.setdefault(file, _read(file))
         if column not in frame.columns:
