@@ -241,12 +241,41 @@ def record_name(seq: int) -> str:
     return f"{seq:012d}.json"
 
 
+def write_once(path: Path, data: bytes, *, mode: int = 0o644) -> bool:
+    """Create ``path`` holding ``data`` only if it does not exist; False if it does.
+
+    ``data`` goes to a private temporary file, which ``os.link`` then publishes: the link fails if
+    the name exists (so concurrent writers never overwrite each other) and readers never see a
+    half-written file. On a filesystem without hard links it falls back to an exclusive create
+    (``O_EXCL``: still never overwrites, but a reader may briefly see a partial file).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, mode)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some network or FUSE filesystems)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    finally:
+        tmp.unlink()
+    return True
+
+
 class LocalAuditStore:
     """One read-only JSON file per record in ``path``; creation is atomic and exclusive.
 
-    A record is written to a private temporary file, then published with ``os.link``, which fails
-    if the name exists: concurrent writers (threads or processes) never overwrite each other and
-    readers never see half a record.
+    Records are created with :func:`write_once`: concurrent writers (threads or processes) never
+    overwrite each other and readers never see half a record.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -257,19 +286,7 @@ class LocalAuditStore:
         target = self.path / record_name(seq)
         if target.exists():
             return False
-        tmp = self.path / f".{record_name(seq)}.{os.getpid()}.{threading.get_ident()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o444)
-        try:
-            os.link(tmp, target)
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink()
-        return True
+        return write_once(target, data, mode=0o444)
 
     def get(self, seq: int) -> bytes | None:
         try:

@@ -32,13 +32,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from drift_sentinel.audit import write_once
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.errors import DataError
 from drift_sentinel.verdict import Verdict
@@ -286,26 +286,6 @@ class ThresholdVersion:
         )
 
 
-def _write_once(path: Path, payload: bytes) -> bool:
-    """Create ``path`` with ``payload`` atomically, only if it does not exist (False if it does).
-
-    The payload goes to a private temporary file first, then ``os.link`` publishes it: the link
-    fails if the name exists, and readers never see a half-written file.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink()
-    return True
-
-
 class ThresholdStore:
     """Versioned thresholds per model in a local folder: ``<root>/<model_id>/v000001.json``.
 
@@ -382,7 +362,7 @@ class ThresholdStore:
             )
             path = folder / f"v{number:06d}.json"
             payload = json.dumps(version.to_dict(), indent=2, sort_keys=True).encode()
-            if _write_once(path, payload):
+            if write_once(path, payload):
                 return version
             # another writer took this number; take the next
 
