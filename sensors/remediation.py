@@ -72,8 +72,11 @@ def remediation_requests(
     return requests
 
 
-def build_remediation_sensor(spec: ModelSpec, jobs: list[Any]) -> SensorDefinition:
-    """The model's remediation sensor, targeting the remediation jobs it may request."""
+def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool = True) -> SensorDefinition:
+    """The model's remediation sensor, targeting the remediation jobs it may request.
+
+    ``running`` is its default status (``REMEDIATION_AUTO``); the UI can still start or stop it.
+    """
     name = f"{spec.asset_prefix}_remediation_on_rca_report"
     rca_key = AssetKey([spec.asset_prefix, "rca_report"])
     available = {job.name for job in jobs}
@@ -82,7 +85,7 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any]) -> SensorDefiniti
         name=name,
         jobs=jobs,
         minimum_interval_seconds=5,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description=f"Requests gated remediation when {spec.id}'s newest rca_report has a confirmed incident.",
     )
     def remediation_sensor(context: SensorEvaluationContext):

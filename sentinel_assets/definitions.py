@@ -67,7 +67,7 @@ def build_definitions(config: SentinelConfig | None = None, settings: Settings |
     settings = settings or Settings.from_env()
     jobs = remediation_jobs()
     return Definitions.merge(
-        *[build_model_defs(spec, jobs) for spec in config.models],
+        *[build_model_defs(spec, jobs, auto_remediation=settings.auto_remediation) for spec in config.models],
         Definitions(
             jobs=jobs, resources=build_resources(settings, config_file), executor=in_process_executor
         ),

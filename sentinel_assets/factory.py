@@ -23,7 +23,9 @@ def baseline_job_name(spec: ModelSpec) -> str:
     return f"{spec.asset_prefix}_baseline"
 
 
-def build_model_defs(spec: ModelSpec, remediation_jobs: list[JobDefinition]) -> Definitions:
+def build_model_defs(
+    spec: ModelSpec, remediation_jobs: list[JobDefinition], *, auto_remediation: bool = True
+) -> Definitions:
     """Assets (windows, profile, drift, RCA, audit log), the per-window job, the baseline job and the sensor.
 
     The reference side is partitioned like the windows only for a trailing reference; a fixed training snapshot
@@ -65,5 +67,5 @@ def build_model_defs(spec: ModelSpec, remediation_jobs: list[JobDefinition]) -> 
     return Definitions(
         assets=[*assets, audit_log],
         jobs=jobs,
-        sensors=[build_remediation_sensor(spec, remediation_jobs)],
+        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)],
     )

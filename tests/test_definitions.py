@@ -93,3 +93,26 @@ def test_unknown_action_lists_the_registered_ones() -> None:
 def test_workspace_loads_the_repository_module() -> None:
     text = (Path(__file__).resolve().parents[1] / "workspace.yaml").read_text()
     assert "sentinel_assets.definitions" in text
+
+
+@pytest.mark.slow
+def test_dagster_cli_validates_the_workspace(tmp_path: Path) -> None:
+    """What a user runs: ``dagster definitions validate -w workspace.yaml`` on a fresh instance folder."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "SENTINEL_HOME": str(tmp_path / "state")}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    dagster = Path(sys.executable).with_name("dagster")
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "All code locations passed validation" in proc.stderr + proc.stdout
