@@ -100,3 +100,18 @@ def test_missing_bucket_is_an_external_service_error(moto_endpoint: str, s3_cred
     trail = open_trail("s3://no-such-bucket-xyz/audit", endpoint_url=moto_endpoint)
     with pytest.raises(ExternalServiceError, match="no-such-bucket-xyz"):
         trail.append(event(0))
+
+
+def test_audit_trail_resource_appends_locked_records(moto_endpoint: str, locked_bucket: str) -> None:
+    from resources.audit_trail import AuditTrailResource
+
+    resource = AuditTrailResource(
+        uri=f"s3://{locked_bucket}/res", endpoint_url=moto_endpoint, object_lock_days=7
+    )
+    first, second = resource.append(event(0)), resource.append(event(1))
+    assert (first.seq, second.seq) == (1, 2) and second.prev_hash == first.hash
+    assert resource.verify().ok
+    head = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").head_object(
+        Bucket=locked_bucket, Key="res/000000000002.json"
+    )
+    assert head["ObjectLockMode"] == "COMPLIANCE"
