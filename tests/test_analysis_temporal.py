@@ -73,3 +73,18 @@ def test_signature_round_trip_and_direction():
     assert sig.to_dict()["phase"]["month_end"] is True
     assert feature_direction(pd.Series([5.0, 6, 7]), pd.Series([1.0, 2, 3]), "numeric", ()) == "down"
     assert feature_direction(None, pd.Series(["a"]), "categorical", ("new",)) == "new_category"
+
+
+def test_ongoing_incident_is_recent_similar_and_caused():
+    from drift_sentinel.analysis.temporal import ongoing_incident
+
+    t = datetime(2026, 10, 11, tzinfo=UTC)
+    caused = IncidentSignature(
+        "a", "m", t - timedelta(hours=18), ("amount",), {"amount": "up"}, cause="deploy:app"
+    )
+    uncaused = IncidentSignature("b", "m", t - timedelta(hours=6), ("amount",), {"amount": "up"})
+    old = IncidentSignature("c", "m", t - timedelta(days=5), ("amount",), {"amount": "up"}, cause="holiday:x")
+    now = _sig("now", t)
+    assert ongoing_incident(now, [caused, uncaused, old]) == (caused, 1.0)
+    assert ongoing_incident(now, [old]) is None
+    assert ongoing_incident(_sig("now", t, features=("velocity",)), [caused]) is None

@@ -257,3 +257,23 @@ def test_dict_input_and_validation():
     meta = rca.metadata()
     assert isinstance(meta["confidence"], float) and meta["root_cause_type"] == "data_drift"
     assert any(k.startswith("factor_weight/") for k in meta)
+
+
+def test_a_drift_that_outlives_its_window_keeps_its_cause():
+    first = _analyze(
+        _report(("amount", "numeric", 0.2, 1e-12)),
+        events=_events((T0 - timedelta(minutes=10), "deploy", "app")),
+    )
+    assert first.signature.cause == "deploy:app" and first.signature.cause_type == "data_drift"
+    next_day = T0.replace(hour=0) + timedelta(days=1)
+    second = _analyze(
+        _report(("amount", "numeric", 0.2, 1e-12), start=next_day),
+        incident_id="inc-2",
+        detection_time=next_day + timedelta(hours=20),
+        events=_events((T0 - timedelta(minutes=10), "deploy", "app")),
+        history=[first.signature],
+    )
+    assert second.root_cause.cause == "deploy:app"
+    assert any("continues incident inc-1" in e for e in second.root_cause.evidence)
+    alone = _analyze(_report(("amount", "numeric", 0.2, 1e-12), start=next_day), incident_id="inc-2")
+    assert alone.root_cause.cause == "data_drift"

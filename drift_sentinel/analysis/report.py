@@ -26,6 +26,8 @@ Candidate scores ``e_c``
 - ``end_of_month_seasonality`` = s_drift × (1 - (1 - 0.5·[onset in month end]) (1 - r)), where
   ``r = 1 - 0.5^k`` for ``k`` past incidents in other months with the same signature;
   ``weekly_seasonality`` / ``time_of_day_seasonality`` = s_drift × r × 0.8 (history only).
+- the cause of an incident this one continues (a similar signature at most 3 days earlier, see
+  :func:`~drift_sentinel.analysis.temporal.ongoing_incident`) = 0.85 × similarity × s_drift.
 - ``pipeline:<asset>`` = noisy-OR(0.9 per code-version change, 0.8 per failed check, 0.3 per data-version
   change) × max(s_drift, s_infra, s_concept); ``null_rate_increase`` = 0.7 × s_drift when a feature's missing
   rate drifted.
@@ -86,6 +88,7 @@ from drift_sentinel.analysis.temporal import (
     feature_direction,
     is_month_end,
     match_history,
+    ongoing_incident,
 )
 from drift_sentinel.errors import DataError
 
@@ -832,7 +835,7 @@ def analyze_incident(
         except DataError:
             correlations = []
     if signature is not None:
-        signature = replace(signature, cause=root.cause)
+        signature = replace(signature, cause=root.cause, cause_type=root.type)
     return RcaReport(
         incident_id=incident_id,
         model_id=model_id,
@@ -1067,6 +1070,13 @@ def _seasonality_candidates(
         candidates.append(Candidate(pattern, "seasonality", _r(score), (note,), feature))
         if recurrence is None or match.recurrences > recurrence.recurrences:
             recurrence = match
+    ongoing = ongoing_incident(signature, history)
+    if ongoing is not None and ongoing[0].cause not in ("data_drift", None):
+        past, similarity = ongoing
+        note = f"continues incident {past.incident_id} ({past.cause}, onset {past.time.isoformat()})"
+        score = 0.85 * similarity * ev.s_drift
+        kind = past.cause_type if past.cause_type in ROOT_CAUSE_TYPES else "data_drift"
+        candidates.append(Candidate(past.cause or "", kind, _r(score), (note,), feature))
     return signature, recurrence, candidates
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -89,6 +89,7 @@ class IncidentSignature:
     features: tuple[str, ...]
     directions: Mapping[str, str] = field(default_factory=dict)
     cause: str | None = None
+    cause_type: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "features", tuple(self.features))
@@ -106,6 +107,7 @@ class IncidentSignature:
             "features": list(self.features),
             "directions": dict(self.directions),
             "cause": self.cause,
+            "cause_type": self.cause_type,
             "phase": self.phase.to_dict(),
         }
 
@@ -118,6 +120,7 @@ class IncidentSignature:
             features=tuple(d.get("features", ())),
             directions=dict(d.get("directions", {})),
             cause=d.get("cause"),
+            cause_type=d.get("cause_type"),
         )
 
     def __hash__(self) -> int:
@@ -242,6 +245,37 @@ def match_history(
         for name, items in groups.items()
     ]
     return sorted(matches, key=lambda m: (-m.recurrences, PATTERNS.index(m.pattern)))
+
+
+def ongoing_incident(
+    signature: IncidentSignature,
+    history: Sequence[IncidentSignature],
+    *,
+    within: timedelta = timedelta(days=3),
+    min_similarity: float = 0.5,
+) -> tuple[IncidentSignature, float] | None:
+    """The most recent earlier incident this one continues: same model, similar signature, a named cause,
+    at most ``within`` before it (a drift that outlives its first window is the same incident).
+
+    >>> from datetime import datetime, UTC
+    >>> first = IncidentSignature(incident_id="a", model_id="m", time=datetime(2026, 10, 10, 6, tzinfo=UTC),
+    ...                           features=("amount",), directions={"amount": "up"}, cause="deploy:app")
+    >>> later = IncidentSignature(incident_id="b", model_id="m", time=datetime(2026, 10, 11, tzinfo=UTC),
+    ...                           features=("amount",), directions={"amount": "up"})
+    >>> past, similarity = ongoing_incident(later, [first])
+    >>> past.cause, similarity
+    ('deploy:app', 1.0)
+    """
+    best: tuple[IncidentSignature, float] | None = None
+    for past in history:
+        if past.incident_id == signature.incident_id or past.model_id != signature.model_id or not past.cause:
+            continue
+        if not timedelta(0) < signature.time - past.time <= within:
+            continue
+        similarity = _similarity(signature, past)
+        if similarity >= min_similarity and (best is None or past.time > best[0].time):
+            best = (past, similarity)
+    return best
 
 
 def recurring_patterns(history: Sequence[IncidentSignature]) -> list[RecurringPattern]:
