@@ -1,0 +1,59 @@
+"""The demo loop end to end with a real ``mlflow server`` process as the model registry.
+
+Only ``MLFLOW_TRACKING_URI`` changes (the model is registered under a name of its own). The run is the
+session's one production-configured loop (``tests.test_production_postgres.production_loop``). The test
+then asks the server, through ``MlflowClient``, for the registered versions and the champion alias the
+remediation left behind.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow import MlflowClient
+
+from drift_sentinel.settings import Settings
+from resources.health import check_mlflow
+from tests.test_production_postgres import production_loop
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def loop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return production_loop(request, tmp_path_factory)
+
+
+def test_loop_used_the_server_registry(loop: dict[str, Any]) -> None:
+    summary = loop["summary"]
+    assert summary["registry"]["model"] == loop["registered_name"]
+    assert summary["incident"]["incident_id"]
+    launched = [r for r in summary["remediation"] if r["launched"]]
+    assert launched and all(r["status"] == "SUCCESS" for r in launched), summary["remediation"]
+    assert check_mlflow(Settings.from_env({"MLFLOW_TRACKING_URI": loop["mlflow_url"]})).status == "reachable"
+    # no local SQLite registry was created instead
+    assert not (Path(loop["workdir"]) / ".sentinel" / "mlflow.db").exists()
+
+
+def test_versions_and_champion_alias_are_on_the_server(loop: dict[str, Any]) -> None:
+    summary = loop["summary"]
+    client = MlflowClient(tracking_uri=loop["mlflow_url"], registry_uri=loop["mlflow_url"])
+    versions = sorted(
+        int(v.version) for v in client.search_model_versions(f"name = '{loop['registered_name']}'")
+    )
+    assert versions == summary["registry"]["versions"] and len(versions) >= 2
+    champion = client.get_model_version_by_alias(loop["registered_name"], "champion")
+    assert str(champion.version) == str(summary["registry"]["champion_now"])
+    rollbacks = [
+        r
+        for r in summary["remediation"]
+        if r["job"] == "remediate_rollback_model" and r["launched"] and r["status"] == "SUCCESS"
+    ]
+    if rollbacks and "PASSED" in {r["gate"] for r in rollbacks}:
+        # the rollback moved the alias on the server to an earlier version
+        assert int(champion.version) < int(summary["registry"]["champion"])
+    else:
+        # nothing (or a dry run / refused gate) touched the registry: the champion stayed where it was
+        assert str(champion.version) == str(summary["registry"]["champion"])
