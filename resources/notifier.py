@@ -214,7 +214,11 @@ class NotifierResource(ConfigurableResource):
         values = [self.pagerduty_routing_key, self.smtp_password]
         if self.slack_webhook_url:
             parts = urlsplit(self.slack_webhook_url)
-            values += [self.slack_webhook_url, parts.path, *[p for p in parts.path.split("/") if len(p) >= 6]]
+            values += [
+                self.slack_webhook_url,
+                parts.path,
+                *[p for p in parts.path.split("/") if len(p) >= 6 and p != "services"],
+            ]
         return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
 
     def _scrub(self, text: str) -> str:
