@@ -63,10 +63,30 @@ def test_export_since_as_csv_and_default_uri_from_environment(tmp_path: Path, mo
     assert main(["audit", "export", "--since", "2026-02-03", "--format", "csv", "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
     assert [row["seq"] for row in rows] == ["3", "4"]
-    assert "wrote 2 audit records" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "wrote 2 audit records" in err and "audit trail ok: 4 records" in err
     assert main(["audit", "export", "--since", "2026-02-04T00:00:00Z"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["seq"] == 4
+
+
+def test_export_of_a_tampered_trail_is_written_but_fails(tmp_path: Path, capsys) -> None:
+    make_trail(tmp_path / "audit")
+    (tmp_path / "audit" / "000000000002.json").unlink()
+    out = tmp_path / "pack.jsonl"
+    assert main(["audit", "export", "--uri", str(tmp_path / "audit"), "--out", str(out)]) == 1
+    assert len(out.read_text().splitlines()) == 3
+    assert "TAMPERED" in capsys.readouterr().err
+
+
+def test_expected_head_from_an_export_detects_truncation(tmp_path: Path, capsys) -> None:
+    make_trail(tmp_path)
+    assert main(["audit", "export", "--uri", str(tmp_path), "--out", str(tmp_path / "x.jsonl")]) == 0
+    head = capsys.readouterr().err.rsplit("(head ", 1)[1].rstrip(")\n")
+    (tmp_path / "000000000004.json").unlink()
+    assert main(["audit", "verify", "--uri", str(tmp_path)]) == 0
+    assert main(["audit", "verify", "--uri", str(tmp_path), "--expected-head", head]) == 1
+    assert "truncated" in capsys.readouterr().err
 
 
 def test_cli_subprocess_exit_status(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 ``verify`` exits 0 when the chain is intact and 1 when any record was changed, removed, reordered
 or is unreadable, naming each one. ``export`` writes the records at or after ``--since`` as JSON lines
-(re-verifiable) or CSV. The trail defaults to ``REMEDIATION_AUDIT_URI`` (see ``Settings``).
+(re-verifiable) or CSV, then reports the chain's state and head hash on stderr; it exits 1 (after
+writing) when the chain does not verify. The trail defaults to ``REMEDIATION_AUDIT_URI``.
 """
 
 from __future__ import annotations
@@ -45,12 +46,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     uri, trail = _trail(args)
+    check = trail.verify()
     if args.out in (None, "-"):
         count = trail.export(sys.stdout, since=args.since, fmt=args.format)
     else:
         count = trail.export(args.out, since=args.since, fmt=args.format)
         print(f"wrote {count} audit records from {uri} to {args.out}", file=sys.stderr)
-    return 0
+    # the chain's state belongs in the evidence: the head hash lets a later 'verify --expected-head'
+    # prove that nothing was cut off since this export
+    print(f"{check.summary} (head {check.head_hash})", file=sys.stderr)
+    return 0 if check.ok else 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
