@@ -65,3 +65,26 @@ def test_prophet_ignores_the_daily_peak_but_flags_a_spike():
     assert not peak["is_anomaly"] and peak["value"] > frame["latency_p95"].median() + 30
     again = prophet_anomalies(current, history=history, columns=["latency_p95"], seed=0)
     pd.testing.assert_frame_equal(found, again)
+
+
+@pytest.mark.slow
+def test_prophet_expects_the_month_end_peak_it_has_seen():
+    """Volume is 40 % higher in the last three days of every month; with a month end in the history the
+    next month end is not an anomaly, while the same jump mid-month is."""
+    from drift_sentinel.analysis.temporal import is_month_end
+
+    rng = np.random.default_rng(6)
+    idx = pd.date_range("2026-08-25", "2026-10-01", freq="1h", tz="UTC", inclusive="left")
+    base = 100 + 20 * np.sin(2 * np.pi * (idx.hour - 9) / 24)
+    peak = np.array([1.4 if is_month_end(t) else 1.0 for t in idx])
+    frame = pd.DataFrame({"request_volume": base * peak + rng.normal(0, 3, len(idx))}, index=idx)
+    history = frame[frame.index < "2026-09-20"]  # holds Aug 29-31
+    month_end = frame[frame.index >= "2026-09-28"]
+    found = prophet_anomalies(month_end, history=history, columns=["request_volume"], seed=0)
+    assert found["is_anomaly"].mean() < 0.05
+    mid_month = frame[(frame.index >= "2026-09-20") & (frame.index < "2026-09-23")].copy()
+    mid_month["request_volume"] *= 1.4
+    assert (
+        prophet_anomalies(mid_month, history=history, columns=["request_volume"], seed=0)["is_anomaly"].mean()
+        > 0.5
+    )

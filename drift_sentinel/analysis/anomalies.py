@@ -11,7 +11,8 @@ anomaly is the signal with the largest robust z-score.
 :func:`prophet_anomalies` fits one Prophet model (Taylor & Letham 2018, "Forecasting at Scale", *The
 American Statistician* 72(1)) per signal on the trailing history — daily and weekly seasonality plus a
 month-end regressor when the history holds a month end — and flags current points outside its uncertainty
-interval, so daily, weekend and month-end peaks are not reported as anomalies. Series are resampled to
+interval, so daily, weekend and month-end peaks are not reported as anomalies (the month end gets a
+level regressor and a daily shape of its own, conditional on the day being in the month end). Series are resampled to
 hourly and the history is capped (``max_history`` points), which keeps each fit well under a second.
 
 >>> import numpy as np, pandas as pd
@@ -199,12 +200,18 @@ def prophet_anomalies(
             weekly_seasonality=len(train) >= 24 * 14,
             yearly_seasonality=False,
             interval_width=interval_width,
+            changepoint_prior_scale=0.01,  # weeks of serving signals: a nearly flat trend
             uncertainty_samples=300,
         )
         if _month_end_flag(frame["ds"]).any():
-            frame["month_end"] = _month_end_flag(frame["ds"])
-            future["month_end"] = _month_end_flag(future["ds"])
+            # a month-end level shift plus its own daily shape (peaks scale the daily cycle too)
+            for part in (frame, future):
+                part["month_end"] = _month_end_flag(part["ds"])
+                part["is_month_end"] = part["month_end"] > 0
             model.add_regressor("month_end")
+            model.add_seasonality(
+                name="daily_month_end", period=1, fourier_order=3, condition_name="is_month_end"
+            )
         np.random.seed(seed)  # Prophet draws its uncertainty samples from numpy's global generator
         model.fit(frame)
         forecast = model.predict(future)
