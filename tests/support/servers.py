@@ -214,7 +214,7 @@ class RecordedRequest:
 
     method: str
     path: str
-    headers: Mapping[str, str]
+    headers: email.message.Message  # case-insensitive ``headers["content-type"]``
     body: bytes
 
     @property
