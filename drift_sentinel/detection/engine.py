@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.detection.profile import (
@@ -114,6 +114,7 @@ class _Pending:
     vanished_categories: tuple[str, ...] = ()
     drift_start: datetime | None = None
     stream_drift: dict[str, bool] = field(default_factory=dict)
+    stream_start: datetime | None = None
     extra_votes: dict[str, bool] = field(default_factory=dict)
     is_signal: bool = False
 
@@ -144,6 +145,33 @@ def _proportion_test(k1: int, n1: int, k2: int, n2: int) -> float:
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (k2 / n2 - k1 / n1) / se
     return float(2 * stats.norm.sf(abs(z)))
+
+
+def _cusum_change(z: np.ndarray, min_segment: int) -> tuple[int | None, float, float]:
+    """The most likely single change point of the mean of ``z`` and its significance.
+
+    ``k* = argmax_k |S_k − k S_n / n|`` (the CUSUM estimator, Page 1954; Hinkley 1971); under "no change"
+    ``max_k |S_k − k S_n / n| / (σ √n)`` tends to the supremum of a Brownian bridge, i.e. Kolmogorov's
+    distribution, which gives the p-value. Returns ``(k*, mean after − mean before, p)``; ``k*`` is the
+    first index of the new regime, ``None`` when the series is too short or constant.
+    """
+    n = int(z.size)
+    if n < 2 * min_segment:
+        return None, 0.0, math.nan
+    csum = np.cumsum(z)
+    total = csum[-1]
+    k = np.arange(1, n, dtype=np.float64)
+    dev = np.abs(csum[:-1] - k * (total / n))
+    lo, hi = min_segment - 1, n - min_segment  # both segments at least min_segment long
+    j = lo + int(np.argmax(dev[lo:hi]))
+    split = j + 1
+    sigma = float(np.std(z, ddof=1))
+    if sigma == 0:
+        return None, 0.0, math.nan
+    before = csum[j] / split
+    after = (total - csum[j]) / (n - split)
+    p = float(special.kolmogorov(float(dev[j]) / (sigma * math.sqrt(n))))
+    return split, float(after - before), p
 
 
 def _to_datetime(value: Any) -> datetime | None:
@@ -335,51 +363,28 @@ class _Engine:
     def _streams(self, pend: _Pending, col: pd.Series, mean: float, std: float, algos: list[str]) -> None:
         values, times = self._ordered(col)
         z = (values - mean) / std
-        csum = np.concatenate([[0.0], np.cumsum(z)])
-        csq = np.concatenate([[0.0], np.cumsum(z * z)])
-        n = z.size
-        min_seg = max(self.config.min_samples, 2)
+        n = int(z.size)
+        split, change, p_change = _cusum_change(z, max(self.config.min_samples, 2))
+        shift = abs(change)
         for algo in algos:
-            det = STREAMING[algo]()
-            idx, starts = det.detect_changes(z)
-            shift, p_best, best_start = 0.0, math.nan, None
-            valid = [s for s in starts if min_seg <= s <= n - min_seg]
-            for s in valid:
-                # mean shift across the change start and its Welch t-test (Bonferroni over detections)
-                m0, m1 = csum[s] / s, (csum[n] - csum[s]) / (n - s)
-                v0 = max((csq[s] - s * m0 * m0) / (s - 1), 0.0)
-                v1 = max((csq[n] - csq[s] - (n - s) * m1 * m1) / (n - s - 1), 0.0)
-                se = math.sqrt(v0 / s + v1 / (n - s))
-                diff = abs(m1 - m0)
-                p = (
-                    1.0
-                    if se == 0 and diff == 0
-                    else (0.0 if se == 0 else float(2 * stats.norm.sf(diff / se)))
-                )
-                if diff > shift:
-                    shift, p_best, best_start = diff, min(1.0, p * len(valid)), s
+            idx, starts = STREAMING[algo]().detect_changes(z)
+            fired = bool(idx) and split is not None
             threshold = _effect_threshold(self.config, self.th, pend.name, algo)
-            alpha = _alpha(self.config, self.th, pend.name)
-            drifted = best_start is not None and shift >= threshold and p_best <= alpha
             pend.results[algo] = TestResult(
                 algo,
                 float(len(idx)),
-                p_best,
+                p_change if fired else math.nan,
                 threshold,
-                drifted,
+                False,
                 pend.n_reference,
-                int(n),
-                effect_size=shift,
-                alpha=alpha,
-                detail="detections over the time-ordered current window; effect = mean shift at the change "
-                "start in reference standard deviations, p = Welch test (Bonferroni over detections)",
+                n,
+                effect_size=shift if fired else 0.0,
+                detail="statistic = detections over the time-ordered current window; effect = mean shift at the "
+                "CUSUM change point in reference standard deviations; p = CUSUM (Kolmogorov) test",
                 change_points=tuple(int(s) for s in starts),
             )
-            pend.stream_drift[algo] = drifted
-            if drifted and best_start is not None and times is not None:
-                ts = _to_datetime(times[best_start])
-                if ts is not None and (pend.drift_start is None or ts < pend.drift_start):
-                    pend.drift_start = ts
+            if fired and split is not None and times is not None:
+                pend.stream_start = _to_datetime(times[split])
 
     def categorical(self, name: str) -> _Pending:
         missing = self._missing(name, "categorical")
@@ -512,24 +517,29 @@ class _Engine:
             pend.magnitude = abs(float(diff))
         if "ddm" in self.algorithms:
             idx, starts = DDM().detect_changes(cur_err)
-            drifted = bool(idx)
+            split, change, p_change = _cusum_change(cur_err, max(self.config.min_samples, 2))
+            fired = bool(idx) and split is not None
+            threshold = _effect_threshold(self.config, self.th, "error", "error_rate")
+            alpha = _alpha(self.config, self.th, "error")
+            drifted = fired and change >= threshold and p_change <= alpha
             pend.results["ddm"] = TestResult(
                 "ddm",
                 float(len(idx)),
-                math.nan,
-                0.0,
+                p_change if fired else math.nan,
+                threshold,
                 drifted,
                 pend.n_reference,
                 int(cur_err.size),
-                effect_size=float(len(idx)),
-                detail="detections over the time-ordered error stream",
+                effect_size=change if fired else 0.0,
+                alpha=alpha,
+                detail="statistic = detections over the time-ordered error stream; effect = error-rate increase "
+                "at the CUSUM change point; p = CUSUM (Kolmogorov) test",
                 change_points=tuple(int(s) for s in starts),
             )
-            pend.stream_drift["ddm"] = drifted
-            if drifted and self.times is not None:
+            if drifted and split is not None and self.times is not None:
                 labelled = self._labelled_times()
-                if labelled is not None and starts[0] < labelled.size:
-                    pend.drift_start = _to_datetime(labelled[starts[0]])
+                if labelled is not None and split < labelled.size:
+                    pend.drift_start = _to_datetime(labelled[split])
         return pend
 
     def _labelled_times(self) -> np.ndarray | None:
@@ -549,7 +559,7 @@ def _finalize(
     pendings: list[_Pending], config: DetectionConfig, th: Thresholds, extra: Sequence[str] = ()
 ) -> list[FeatureDrift]:
     """BH across features per detector, effect gates, votes and quorum."""
-    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate", *extra)
+    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate", "adwin", "page_hinkley", *extra)
     for algo in gated:
         rows = [(p, p.results[algo]) for p in pendings if algo in p.results]
         if not rows:
@@ -610,6 +620,10 @@ def _finalize(
                 p_value = pend.null_p
             if pend.null_drifted:
                 magnitude = max(magnitude, abs(pend.null_cur - pend.null_ref))
+        if pend.stream_start is not None and any(votes.get(a) for a in STREAMING):
+            pend.drift_start = (
+                pend.stream_start if pend.drift_start is None else min(pend.drift_start, pend.stream_start)
+            )
         status = pend.status
         if pend.null_drifted:
             status = f"missing-value rate changed {pend.null_ref:.3f} → {pend.null_cur:.3f}" + (

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from drift_sentinel.detection.results import MultivariateDrift
 from drift_sentinel.verdict import Verdict
@@ -125,6 +127,37 @@ class DomainClassifier:
         )
 
 
+def _fit_folds(
+    x: np.ndarray,
+    y: np.ndarray,
+    cat_mask: list[bool],
+    splits: Any,
+    seed: int,
+    rng: np.random.Generator,
+    oof: np.ndarray,
+    drops: np.ndarray,
+) -> None:
+    """Out-of-fold scores into ``oof`` and summed permutation AUC drops into ``drops``."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    for train, test in splits:
+        model = HistGradientBoostingClassifier(
+            max_iter=40,
+            learning_rate=0.1,
+            max_leaf_nodes=15,
+            categorical_features=np.array(cat_mask, dtype=bool),
+            random_state=seed,
+            early_stopping=False,
+        )
+        model.fit(x[train], y[train])
+        oof[test] = model.predict_proba(x[test])[:, 1]
+        fold_auc = _auc(y[test], oof[test])
+        for j in range(x.shape[1]):
+            shuffled = x[test].copy()
+            shuffled[:, j] = shuffled[rng.permutation(test.size), j]
+            drops[j] += fold_auc - _auc(y[test], model.predict_proba(shuffled)[:, 1])
+
+
 def domain_classifier_test(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -138,7 +171,6 @@ def domain_classifier_test(
     min_samples: int = 30,
 ) -> MultivariateDrift:
     """Classifier two-sample test on up to ``max_rows`` seeded rows of each window (see module doc)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
 
     kinds = {
@@ -176,36 +208,35 @@ def domain_classifier_test(
             **base,
         )
     x, cat_mask = _design(ref[list(kinds)], cur[list(kinds)], kinds)
+    usable = ~np.isnan(x).all(axis=0)  # an all-missing column carries no information (and breaks binning)
+    skipped = [n for n, ok in zip(kinds, usable, strict=True) if not ok]
+    if not usable.any():
+        return MultivariateDrift(
+            auc=math.nan, p_value=math.nan, drifted=False, verdict=Verdict.INCONCLUSIVE,
+            status="every feature is entirely missing", **base,
+        )  # fmt: skip
+    x = x[:, usable]
+    cat_mask = [c for c, ok in zip(cat_mask, usable, strict=True) if ok]
+    kinds = {n: k for (n, k), ok in zip(kinds.items(), usable, strict=True) if ok}
     y = np.r_[np.zeros(n_ref, dtype=np.int64), np.ones(n_cur, dtype=np.int64)]
     oof = np.empty(y.size)
     names = list(kinds)
     drops = np.zeros(len(names))
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    for train, test in folds.split(x, y):
-        model = HistGradientBoostingClassifier(
-            max_iter=40,
-            learning_rate=0.1,
-            max_leaf_nodes=15,
-            categorical_features=np.array(cat_mask, dtype=bool),
-            random_state=seed,
-            early_stopping=False,
-        )
-        model.fit(x[train], y[train])
-        oof[test] = model.predict_proba(x[test])[:, 1]
-        fold_auc = _auc(y[test], oof[test])
-        for j in range(len(names)):
-            shuffled = x[test].copy()
-            shuffled[:, j] = shuffled[rng.permutation(test.size), j]
-            drops[j] += fold_auc - _auc(y[test], model.predict_proba(shuffled)[:, 1])
+    # one OpenMP thread: on a busy 2-core host, spinning OpenMP workers make this many times slower
+    with threadpool_limits(limits=1, user_api="openmp"):
+        _fit_folds(x, y, cat_mask, folds.split(x, y), seed, rng, oof, drops)
     auc = _auc(y, oof)
     p_value = float(stats.mannwhitneyu(oof[y == 1], oof[y == 0], alternative="greater").pvalue)
     drifted = bool(p_value <= alpha and auc - 0.5 >= threshold)
     importances = {n: float(max(d / n_folds, 0.0)) for n, d in zip(names, drops, strict=True)}
+    importances.update({n: 0.0 for n in skipped})
     return MultivariateDrift(
         auc=auc,
         p_value=p_value,
         drifted=drifted,
         importances=dict(sorted(importances.items(), key=lambda kv: -kv[1])),
         verdict=Verdict.FAILED if drifted else Verdict.PASSED,
+        status="ok" if not skipped else f"entirely missing, left out: {', '.join(skipped)}",
         **base,
     )
