@@ -81,6 +81,10 @@ def test_demo_deploy_then_amount_and_device(tmp_path):
     assert _first_cause(rca) == "deploy:mobile-app"
     assert {fa.feature for fa in rca.feature_attribution} == set(data.drifted_features)
     assert rca.signature is not None and rca.signature.directions["amount"] == "up"
+    # the deploy's step indicator leads the drifted feature's series (Granger), as the report records
+    led = {(c["x"], c["y"]): c for c in rca.correlations}
+    deploy = led[("event:deploy:mobile-app", f"drift:{rca.root_cause.feature}")]
+    assert deploy["direction"] == "x->y" and deploy["pearson_r"] > 0
 
 
 def test_month_end_amount_recurs(tmp_path):

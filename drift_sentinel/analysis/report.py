@@ -673,8 +673,16 @@ def _labels_after(
 
 
 def _drift_series_correlations(
-    signals: pd.DataFrame, current: pd.DataFrame | None, main: _Drifted | None, time_column: str, maxlag: int
+    signals: pd.DataFrame,
+    current: pd.DataFrame | None,
+    main: _Drifted | None,
+    time_column: str,
+    maxlag: int,
+    events: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
+    """Pearson + Granger between the drift series (the main feature per bin: mean, or the new categories'
+    share) and the score series (prediction mean), and the serving signals and event indicators (0 before
+    the event's bin, 1 from it on; only events inside the window vary)."""
     from drift_sentinel.analysis.correlation import correlate
 
     frame = pd.DataFrame(index=signals.index)
@@ -695,6 +703,12 @@ def _drift_series_correlations(
     candidates = [c for c in ("latency_p95", "error_rate", "request_volume") if c in signals]
     for c in candidates:
         frame[c] = signals[c]
+    if events is not None and len(events) and len(signals):
+        inside = events[(events["timestamp"] > signals.index[0]) & (events["timestamp"] <= signals.index[-1])]
+        for row in inside.itertuples(index=False):
+            name = f"event:{row.event_type}:{row.source}" if row.source else f"event:{row.event_type}"
+            frame[name] = (signals.index >= row.timestamp).astype(float)
+            candidates.append(name)
     frame = frame.dropna()
     targets = [c for c in frame.columns if c.startswith(("drift:", "score:"))]
     if len(frame) < 3 * maxlag + 25 or not targets or not candidates:
@@ -831,7 +845,9 @@ def analyze_incident(
     correlations: list[dict[str, Any]] = []
     if signals is not None and len(signals):
         try:
-            correlations = _drift_series_correlations(signals, current, main, time_column, correlation_maxlag)
+            correlations = _drift_series_correlations(
+                signals, current, main, time_column, correlation_maxlag, normalize_events(events)
+            )
         except DataError:
             correlations = []
     if signature is not None:
