@@ -277,3 +277,22 @@ def test_a_drift_that_outlives_its_window_keeps_its_cause():
     assert any("continues incident inc-1" in e for e in second.root_cause.evidence)
     alone = _analyze(_report(("amount", "numeric", 0.2, 1e-12), start=next_day), incident_id="inc-2")
     assert alone.root_cause.cause == "data_drift"
+
+
+def test_thin_or_empty_inputs_do_not_break_the_report():
+    drift = _report(("amount", "numeric", 0.2, 1e-9))
+    empty = pd.DataFrame({"timestamp": pd.to_datetime([], utc=True), "amount": []})
+    no_time = pd.DataFrame({"amount": [1.0, 2.0, 3.0]})
+    tiny = pd.DataFrame(
+        {"timestamp": pd.date_range(T0, periods=50, freq="1min", tz="UTC"), "amount": np.arange(50.0)}
+    )
+    no_events = pd.DataFrame(columns=["timestamp", "event_type", "source", "description"])
+    for kwargs in (
+        {"current": empty},
+        {"current": no_time},
+        {"current": tiny, "reference": tiny, "signals": pd.DataFrame()},
+        {"events": no_events},
+    ):
+        rca = _analyze(drift, **kwargs)
+        assert rca.root_cause.cause == "data_drift", kwargs
+        assert RcaReport.from_dict(json.loads(json.dumps(rca.to_dict()))) == rca
