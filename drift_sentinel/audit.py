@@ -480,27 +480,39 @@ class AuditTrail:
 
     def __init__(self, store: AuditStore) -> None:
         self.store = store
+        self._head: tuple[int, str] | None = None  # (seq, hash) of the newest record this trail knows
+        self._lock = threading.Lock()
+
+    def _read_head(self) -> tuple[int, str] | None:
+        """The newest stored record's (seq, hash), or None when it is listed but not readable yet."""
+        seqs = self.store.seqs()
+        if not seqs:
+            return (0, GENESIS_HASH)
+        raw = self.store.get(seqs[-1])
+        if raw is None:
+            return None
+        try:
+            return (seqs[-1], AuditRecord.from_bytes(raw).hash)
+        except (ValueError, KeyError) as exc:
+            where = self.store.location(seqs[-1])
+            raise DataError(f"audit record {where} is unreadable; run 'drift-sentinel audit verify'") from exc
 
     def append(self, event: AuditEvent, *, max_attempts: int = 100) -> AuditRecord:
-        """Add ``event`` as the next record and return it (retrying when a concurrent writer won the seq)."""
-        for _ in range(max_attempts):
-            seqs = self.store.seqs()
-            last = seqs[-1] if seqs else 0
-            prev_hash = GENESIS_HASH
-            if last:
-                raw = self.store.get(last)
-                if raw is None:
+        """Add ``event`` as the next record and return it (retrying when a concurrent writer won the seq).
+
+        The trail remembers the head it last wrote or read, so an uncontended append is one write-once
+        put; when another writer got there first the put is refused and the head is read again.
+        """
+        with self._lock:
+            for _ in range(max_attempts):
+                head = self._head or self._read_head()
+                if head is None:
                     continue  # listed but not readable yet: list again
-                try:
-                    prev_hash = AuditRecord.from_bytes(raw).hash
-                except (ValueError, KeyError) as exc:
-                    where = self.store.location(last)
-                    raise DataError(
-                        f"audit record {where} is unreadable; run 'drift-sentinel audit verify'"
-                    ) from exc
-            record = AuditRecord.create(last + 1, event, prev_hash)
-            if self.store.put_new(record.seq, record.to_bytes()):
-                return record
+                record = AuditRecord.create(head[0] + 1, event, head[1])
+                if self.store.put_new(record.seq, record.to_bytes()):
+                    self._head = (record.seq, record.hash)
+                    return record
+                self._head = None
         raise ExternalServiceError(
             f"could not append to the audit trail after {max_attempts} attempts (contention)"
         )

@@ -169,11 +169,24 @@ def test_truncation_is_caught_with_an_expected_head(tmp_path: Path) -> None:
 
 def test_append_refuses_to_chain_onto_an_unreadable_head(tmp_path: Path) -> None:
     trail = filled(tmp_path, 2)
+    true_head = trail.verify().head_hash
     f = tmp_path / "000000000002.json"
     os.chmod(f, 0o644)
     f.write_text("garbage")
     with pytest.raises(DataError, match="000000000002.json"):
-        trail.append(event(9))
+        open_trail(tmp_path).append(event(9))  # a new writer must read the head: refuses
+    # the writer that wrote record 2 remembers its real hash and chains onto it; verify names record 2
+    assert trail.append(event(9)).prev_hash == true_head
+    assert [(p.seq, p.kind) for p in trail.verify().problems] == [(2, "unreadable")]
+
+
+def test_a_second_writer_makes_a_cached_head_stale_and_append_recovers(tmp_path: Path) -> None:
+    a, b = open_trail(tmp_path), open_trail(tmp_path)
+    a.append(event(0))
+    b.append(event(1))  # a's cached head is now stale
+    third = a.append(event(2))
+    assert third.seq == 3
+    assert a.verify().ok
 
 
 def test_store_is_write_once(tmp_path: Path) -> None:
