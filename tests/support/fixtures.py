@@ -24,6 +24,7 @@ when the pytest session ends; other helpers can call :func:`shared_mlflow_server
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -53,7 +54,14 @@ def shared_server(
 
 
 def shared_mlflow_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Tracking URL of the session's one real ``mlflow server``."""
+    """Tracking URL of the session's one real ``mlflow server``.
+
+    ``DRIFT_SENTINEL_TEST_MLFLOW_URL`` reuses a server you started yourself (saves its start-up on
+    repeated local runs); CI leaves it unset.
+    """
+    external = os.environ.get("DRIFT_SENTINEL_TEST_MLFLOW_URL")
+    if external:
+        return external.rstrip("/")
     return shared_server(
         request.config, "mlflow", lambda: servers.mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
     )
