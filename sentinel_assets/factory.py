@@ -9,9 +9,17 @@ from sensors.remediation import build_remediation_sensor
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.partitions import window_partitions
 from sentinel_assets.rca import build_rca_assets
+from sentinel_assets.signals import build_signal_assets
 from sentinel_assets.windows import build_window_assets
 
-WINDOW_ASSETS = ("current_window", "drift_report", "rca_report")
+WINDOW_ASSETS = (
+    "current_window",
+    "drift_report",
+    "system_signals",
+    "external_events",
+    "signal_anomalies",
+    "rca_report",
+)
 BASELINE_ASSETS = ("reference_window", "reference_profile", "feature_importance")
 
 
@@ -23,10 +31,15 @@ def baseline_job_name(spec: ModelSpec) -> str:
     return f"{spec.asset_prefix}_baseline"
 
 
+def patterns_job_name(spec: ModelSpec) -> str:
+    return f"{spec.asset_prefix}_patterns"
+
+
 def build_model_defs(
     spec: ModelSpec, remediation_jobs: list[JobDefinition], *, auto_remediation: bool = True
 ) -> Definitions:
-    """Assets (windows, profile, drift, RCA, audit log), the per-window job, the baseline job and the sensor.
+    """Assets (windows, profile, drift, signals, RCA, patterns, audit log), the jobs (per window, baseline,
+    patterns) and the sensor.
 
     The reference side is partitioned like the windows only for a trailing reference; a fixed training snapshot
     is one unpartitioned reference (and profile), computed once for every window.
@@ -37,6 +50,7 @@ def build_model_defs(
     assets = [
         *build_window_assets(spec, partitions, reference_partitions),
         *build_drift_assets(spec, partitions, reference_partitions),
+        *build_signal_assets(spec, partitions),
         *build_rca_assets(spec, partitions),
     ]
     audit_log = AssetSpec(
@@ -62,6 +76,11 @@ def build_model_defs(
             baseline_job_name(spec),
             selection=keys(baseline),
             description=f"Refresh {spec.id}'s reference, its profile and the champion's feature importance.",
+        ),
+        define_asset_job(
+            patterns_job_name(spec),
+            selection=keys(("recurring_patterns",)),
+            description=f"Rebuild {spec.id}'s library of recurring incident signatures from the stored RCA reports.",
         ),
     ]
     return Definitions(

@@ -37,20 +37,88 @@ def drift_metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _pipeline_markdown(pipeline: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for change in pipeline.get("code_version_changes", []):
+        lines.append(f"- code version of `{change['asset']}`: {change['old']} → {change['new']}")
+    for change in pipeline.get("data_version_changes", []):
+        lines.append(f"- data version of `{change['asset']}`: {change['old']} → {change['new']}")
+    for check in pipeline.get("failed_checks", []):
+        lines.append(
+            f"- check `{check['check']}` failed on `{check['asset']}` {check.get('description', '')}"
+        )
+    for change in pipeline.get("model_version_changes", []):
+        lines.append(f"- served model `{change['asset']}`: version {change['old']} → {change['new']}")
+    return lines or ["- no upstream code/data version change or failed check in this window"]
+
+
+def rca_markdown(payload: Mapping[str, Any], report_markdown: str) -> str:
+    """The core's Markdown report plus what the Dagster layer added: incident window and pipeline evidence."""
+    lines = [report_markdown, "", "**Incident**", ""]
+    lines.append(
+        f"- window `{payload.get('window', '')}`, opened in `{payload.get('onset_window', '')}`"
+        f" (by {payload.get('opened_by', 'drift_report')})"
+    )
+    recurrence = payload.get("recurrence")
+    if recurrence:
+        lines.append(f"- recurring: {recurrence['pattern']} {recurrence['recurrences']}x before")
+    lines += ["", "**Pipeline vs world**", "", *_pipeline_markdown(payload.get("pipeline") or {})]
+    return "\n".join(lines)
+
+
 def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, Any]:
-    """The metadata contract of ``rca_report``: confidence and top factors as numbers, the report as Markdown."""
+    """The metadata contract of ``rca_report``: confidence and top factors as numbers, the report as Markdown.
+
+    The sensor reads ``incident_id``, ``recommended_action``, ``root_cause``, ``root_cause_feature`` and
+    ``confidence``; ``recurring_patterns`` and later reports read ``signature``; a continuing incident's
+    later windows read ``onset``.
+    """
+    pipeline = payload.get("pipeline") or {}
+    evidence = {
+        "pipeline/code_version_changes": len(pipeline.get("code_version_changes", [])),
+        "pipeline/data_version_changes": len(pipeline.get("data_version_changes", [])),
+        "pipeline/failed_checks": len(pipeline.get("failed_checks", [])),
+        "pipeline/model_version_changes": len(pipeline.get("model_version_changes", [])),
+    }
     if not payload.get("incident_id"):
-        return {"incident_id": "", "confidence": 0.0, "root_cause": "none", "recommended_action": "none"}
+        screened = payload.get("screened") or {}
+        return {
+            "incident_id": "",
+            "confidence": 0.0,
+            "root_cause": "none",
+            "recommended_action": "none",
+            "screened_cause": str(screened.get("cause") or "none"),
+            "screened_confidence": float(screened.get("confidence") or 0.0),
+            **evidence,
+        }
     cause = payload["root_cause"]
+    timeline = payload.get("timeline") or {}
+    recurrence = payload.get("recurrence") or {}
+    factors = cause.get("contributing_factors", [])
     out: dict[str, Any] = {
         "incident_id": str(payload["incident_id"]),
         "root_cause": str(cause["type"]),
+        "root_cause_name": str(cause.get("cause") or "unknown"),
         "root_cause_feature": str(cause.get("feature") or ""),
         "confidence": float(cause["confidence"]),
         "recommended_action": str(payload.get("recommended_action", "notify_team")),
+        "action_reason": str(payload.get("action_reason", "")),
+        "top_factor": str(factors[0]["factor"]) if factors else "none",
+        "top_factor_weight": float(factors[0]["weight"]) if factors else 0.0,
+        "n_candidates": len(payload.get("candidates", [])),
+        "n_drifted_features": len(payload.get("feature_attribution", [])),
+        "recurrences": int(recurrence.get("recurrences", 0)),
+        "onset": str(timeline.get("onset") or ""),
+        "drift_start": str(timeline.get("drift_start") or ""),
+        "detection_time": str(timeline.get("detection_time") or ""),
+        "onset_window": str(payload.get("onset_window") or ""),
+        "opened_by": str(payload.get("opened_by") or "drift_report"),
+        **evidence,
     }
-    for factor in cause.get("contributing_factors", [])[:5]:
+    for factor in factors[:5]:
         out[f"factor_weight/{factor['factor']}"] = float(factor["weight"])
+    if payload.get("signature"):
+        out["signature"] = MetadataValue.json(dict(payload["signature"]))
     if markdown:
-        out["report"] = MetadataValue.md(markdown)
+        out["report"] = MetadataValue.md(rca_markdown(payload, markdown) if "window" in payload else markdown)
     return out
