@@ -14,6 +14,7 @@ Wasserstein / reference std   0.20    0.10    0.05
 PSI                           0.20    0.10    0.05
 Cramér's V (chi-square)       0.20    0.10    0.05
 null-rate change (absolute)   0.10    0.05    0.02
+error-rate increase (labels)  0.10    0.05    0.02
 streaming mean shift (std)    0.50    0.25    0.10
 domain-classifier AUC − 0.5   0.10    0.05    0.025
 ============================  ======  ======  ======
