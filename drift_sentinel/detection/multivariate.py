@@ -36,7 +36,9 @@ __all__ = ["DomainClassifier", "domain_classifier_test"]
 _MAX_CODES = 250  # HistGradientBoosting's native categorical support takes at most 255 levels
 
 
-def _design(ref: pd.DataFrame, cur: pd.DataFrame, kinds: Mapping[str, str]) -> tuple[np.ndarray, list[bool]]:
+def _design(
+    ref: pd.DataFrame, cur: pd.DataFrame, kinds: Mapping[str, str | None]
+) -> tuple[np.ndarray, list[bool]]:
     cols: list[np.ndarray] = []
     cat_mask: list[bool] = []
     for name, kind in kinds.items():
@@ -60,6 +62,21 @@ def _design(ref: pd.DataFrame, cur: pd.DataFrame, kinds: Mapping[str, str]) -> t
             cat_mask.append(False)
         cols.append(arr)
     return np.column_stack(cols) if cols else np.empty((len(ref) + len(cur), 0)), cat_mask
+
+
+class _Base:
+    """The fields every :class:`MultivariateDrift` of one call shares."""
+
+    def __init__(self, threshold: float, n_reference: int, n_current: int) -> None:
+        self.threshold, self.n_reference, self.n_current = threshold, n_reference, n_current
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "method": "domain_classifier",
+            "threshold": self.threshold,
+            "n_reference": self.n_reference,
+            "n_current": self.n_current,
+        }
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
@@ -188,7 +205,7 @@ def domain_classifier_test(
         else current.iloc[np.sort(rng.choice(len(current), max_rows, replace=False))]
     )
     n_ref, n_cur = len(ref), len(cur)
-    base = {"method": "domain_classifier", "threshold": threshold, "n_reference": n_ref, "n_current": n_cur}
+    base = _Base(threshold, n_ref, n_cur)
     if not kinds:
         return MultivariateDrift(
             auc=math.nan,
@@ -196,7 +213,7 @@ def domain_classifier_test(
             drifted=False,
             verdict=Verdict.ERROR,
             status="no features to compare",
-            **base,
+            **base.fields(),
         )
     if n_ref < max(min_samples, n_folds) or n_cur < max(min_samples, n_folds):
         return MultivariateDrift(
@@ -205,7 +222,7 @@ def domain_classifier_test(
             drifted=False,
             verdict=Verdict.INCONCLUSIVE,
             status=f"too few rows (reference {n_ref}, current {n_cur}; min_samples={min_samples})",
-            **base,
+            **base.fields(),
         )
     x, cat_mask = _design(ref[list(kinds)], cur[list(kinds)], kinds)
     usable = ~np.isnan(x).all(axis=0)  # an all-missing column carries no information (and breaks binning)
@@ -213,7 +230,7 @@ def domain_classifier_test(
     if not usable.any():
         return MultivariateDrift(
             auc=math.nan, p_value=math.nan, drifted=False, verdict=Verdict.INCONCLUSIVE,
-            status="every feature is entirely missing", **base,
+            status="every feature is entirely missing", **base.fields(),
         )  # fmt: skip
     x = x[:, usable]
     cat_mask = [c for c, ok in zip(cat_mask, usable, strict=True) if ok]
@@ -238,5 +255,5 @@ def domain_classifier_test(
         importances=dict(sorted(importances.items(), key=lambda kv: -kv[1])),
         verdict=Verdict.FAILED if drifted else Verdict.PASSED,
         status="ok" if not skipped else f"entirely missing, left out: {', '.join(skipped)}",
-        **base,
+        **base.fields(),
     )
