@@ -227,6 +227,25 @@ def test_exporter_reads_the_loop_from_postgresql(loop: dict[str, Any]) -> None:
     assert sum(s.value for s in runs) == len([r for r in summary["remediation"] if r["launched"]])
     incidents = [s.value for s in families["drift_sentinel_incidents"].samples if s.labels == model]
     assert incidents and incidents[0] >= 1
+    # the real assets follow the metadata contract the exporter reads
+    scores = [s.value for s in families["drift_sentinel_drift_score"].samples if s.labels == model]
+    assert len(scores) == 1 and scores[0] >= 0.0
+    prefix = load_config(loop["workdir"] / "sentinel.yaml").model(summary["model_id"]).asset_prefix
+    (newest,) = _query(
+        loop,
+        "SELECT max(partition) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+        "AND asset_key = %s",
+        f'["{prefix}", "drift_report"]',
+    )[0]
+    if newest == summary["incident"]["window"]:  # the gauge shows the newest window's report
+        assert scores[0] == pytest.approx(float(summary["incident"]["drift_score"]))
+    features = {s.labels["feature"] for s in families["drift_sentinel_feature_drift_magnitude"].samples}
+    spec = load_config(loop["workdir"] / "sentinel.yaml").model(summary["model_id"])
+    assert features and features <= {f.name for f in spec.features}
+    assets = {
+        s.labels["asset"] for s in families["drift_sentinel_last_materialization_timestamp_seconds"].samples
+    }
+    assert {"current_window", "drift_report", "rca_report"} <= assets
 
 
 def test_no_secret_value_in_logs_metadata_or_audit(loop: dict[str, Any]) -> None:
