@@ -16,6 +16,9 @@ Checks each part the loop depends on, for real, with a short timeout:
     every daemon the instance requires (sensors, backfills, run queue, …) sent a heartbeat within the
     tolerance: ``running`` / ``not running`` (``not required`` for an ephemeral instance).
 
+With ``DAGSTER_DEPLOYMENT=production`` the embedded defaults count as down: local storage instead of a bucket,
+or a SQLite / file MLflow store instead of a tracking server (production never falls back silently).
+
 The database and the object store are critical (``unhealthy`` when down: nothing can be read or stored);
 MLflow and the daemon degrade the loop (``degraded``: detection results stay readable, but sensors or
 rollbacks stop). The command prints the JSON report and exits 0 when healthy, 1 when degraded and 2 when
@@ -162,6 +165,9 @@ def check_s3(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> Compone
     """Buckets answer ``HeadBucket``; without buckets, the local storage and audit folders are writable."""
     uris = [settings.storage_uri, settings.audit_uri]
     buckets = sorted({b for b in map(_bucket, uris) if b})
+    if settings.deployment == "production" and len(buckets) == 0:
+        detail = "DAGSTER_DEPLOYMENT=production needs S3_BUCKET (no fallback to local storage)"
+        return ComponentHealth("s3", "inaccessible", False, detail)
     if buckets:
         import boto3
         from botocore.config import Config
@@ -203,6 +209,9 @@ def _sqlalchemy_uri(uri: str) -> str:
 def check_mlflow(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> ComponentHealth:
     """The tracking server's ``/health``, or the backend store opens."""
     uri = settings.mlflow_tracking_uri
+    if settings.deployment == "production" and (uri.startswith(("sqlite:", "file:")) or "://" not in uri):
+        detail = f"DAGSTER_DEPLOYMENT=production needs a tracking server in MLFLOW_TRACKING_URI, not {uri}"
+        return ComponentHealth("mlflow", "unreachable", False, detail)
     try:
         if uri.startswith(("http://", "https://")):
             url = uri.rstrip("/") + "/health"

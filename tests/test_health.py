@@ -178,6 +178,12 @@ def test_local_storage_writable_or_not(tmp_path: Path) -> None:
     assert not down.ok and down.status == "inaccessible" and str(blocked) in down.detail
 
 
+def test_production_refuses_local_storage(tmp_path: Path) -> None:
+    down = check_s3(_settings(tmp_path, DAGSTER_DEPLOYMENT="production"))
+    assert not down.ok and "needs S3_BUCKET" in down.detail
+    assert not (tmp_path / "sentinel" / "storage").exists()
+
+
 # ------------------------------------------------------------------------------------------ mlflow
 
 
@@ -200,6 +206,12 @@ def test_mlflow_sqlite_store(tmp_path: Path) -> None:
     db.write_bytes(b"this is not a database" * 100)
     corrupt = check_mlflow(_settings(tmp_path, MLFLOW_TRACKING_URI=f"sqlite:///{db}"))
     assert not corrupt.ok and "DatabaseError" in corrupt.detail
+
+
+def test_production_refuses_the_embedded_mlflow_store(tmp_path: Path) -> None:
+    down = check_mlflow(_settings(tmp_path, DAGSTER_DEPLOYMENT="production"))
+    assert not down.ok and "needs a tracking server" in down.detail
+    assert not (tmp_path / "sentinel").exists()
 
 
 @pytest.mark.integration
