@@ -71,7 +71,12 @@ class ComponentHealth:
 
 @dataclass(frozen=True)
 class HealthReport:
-    """The result of :func:`check_health`."""
+    """The result of :func:`check_health`.
+
+    ``status`` is ``healthy`` (all up), ``degraded`` (MLflow or the daemon down) or ``unhealthy`` (database or
+    object store down); ``version`` is the installed drift-sentinel version; ``uptime`` the seconds the process
+    that ran the check has been up (meaningful for the exporter's long-running ``/health``).
+    """
 
     status: Status
     components: tuple[ComponentHealth, ...]
