@@ -3,6 +3,17 @@
 State comes from the instance's run history and tags (``sentinel/model``, ``sentinel/incident``,
 ``sentinel/action``, ``sentinel/gate``), so the gate is right after restarts and with several daemons. It never
 decides anything itself: :func:`drift_sentinel.safety.evaluate_gate` does.
+
+Two details of the evidence:
+
+- *Who came first* is the run's storage id (the run table's autoincrement key), not its creation time: SQLite
+  stores ``create_timestamp`` to the second, so two runs created in the same second would each see the other
+  as later and both pass the ``concurrency`` check. Of two concurrent runs on one model, only the one created
+  first may act.
+- Notifications (``notify_team``) change nothing on the model, so they neither start a model's cooldown nor
+  count as a concurrent remediation for the actions that do change it (and vice versa): telling the team
+  about an incident must not block the rollback that fixes it. Each notification still has its own cooldown,
+  retry budget and concurrency among notifications.
 """
 
 from __future__ import annotations
@@ -20,6 +31,9 @@ INCIDENT_TAG = "sentinel/incident"
 ACTION_TAG = "sentinel/action"
 ACTOR_TAG = "sentinel/actor"
 GATE_TAG = "sentinel/gate"
+
+NOTIFY_ACTIONS = frozenset({"notify_team"})
+"""Actions that only inform people; their history is kept apart from the actions that change the model."""
 
 _IN_PROGRESS = [
     DagsterRunStatus.QUEUED,
@@ -69,8 +83,14 @@ class SafetyGateResource(ConfigurableResource):
         """Read the model's remediation history from the instance and the headroom from this host."""
         records = instance.get_run_records(RunsFilter(tags={MODEL_TAG: model_id}))
         this = next((r for r in records if r.dagster_run.run_id == run_id), None)
-        created = this.create_timestamp if this is not None else datetime.now(UTC)
-        others = [r for r in records if r.dagster_run.run_id != run_id]
+        order = this.storage_id if this is not None else None
+        notifying = action in NOTIFY_ACTIONS
+        others = [
+            r
+            for r in records
+            if r.dagster_run.run_id != run_id
+            and (r.dagster_run.tags.get(ACTION_TAG) in NOTIFY_ACTIONS) == notifying
+        ]
         acted = [r for r in others if r.dagster_run.tags.get(GATE_TAG) == "PASSED"]
         starts = [r.start_time for r in acted if r.start_time is not None]
         last_action_at = datetime.fromtimestamp(max(starts), UTC) if starts else None
@@ -81,7 +101,9 @@ class SafetyGateResource(ConfigurableResource):
             and r.dagster_run.tags.get(ACTION_TAG) == action
         )
         running = sum(
-            1 for r in others if r.dagster_run.status in _IN_PROGRESS and r.create_timestamp < created
+            1
+            for r in others
+            if r.dagster_run.status in _IN_PROGRESS and (order is None or r.storage_id < order)
         )
         return GateEvidence(
             model_id=model_id,

@@ -19,11 +19,14 @@ from drift_sentinel.errors import ConfigError
 from drift_sentinel.settings import Settings
 from io_managers.storage import SentinelIOManager
 from jobs.remediation import remediation_jobs
+from jobs.thresholds import ThresholdStoreResource
 from resources.audit_trail import AuditTrailResource
 from resources.catalog import ModelCatalogResource
 from resources.model_registry import ModelRegistryResource
 from resources.notifier import NotifierResource
 from resources.safety_gate import SafetyGateResource
+from resources.scaler import KubernetesScaler, RecordingScaler, ScalerResource
+from sensors.escalation import build_escalation_sensors
 from sentinel_assets.factory import build_model_defs
 
 # Secret settings: passed as EnvVar (resolved at run time, never stored in run config or metadata).
@@ -32,6 +35,21 @@ _SECRETS = {
     "pagerduty_routing_key": "ALERT_PAGERDUTY_ROUTING_KEY",
     "smtp_password": "ALERT_SMTP_PASSWORD",
 }
+
+
+def build_scaler(settings: Settings) -> ScalerResource:
+    """``KubernetesScaler`` in production (in-cluster service account; ``SCALER_NAMESPACE``,
+    ``SCALER_DEPLOYMENT`` and optional ``SCALER_HPA`` name the objects, ``{model_id}`` allowed), else the
+    embedded ``RecordingScaler`` (``SCALER_RECORD``, default ``$SENTINEL_HOME/scaling.jsonl``)."""
+    env = os.environ
+    if settings.deployment == "production":
+        return KubernetesScaler(
+            namespace=env.get("SCALER_NAMESPACE", "drift-sentinel"),
+            deployment=env.get("SCALER_DEPLOYMENT", "{model_id}-serving"),
+            hpa=env.get("SCALER_HPA") or None,
+            in_cluster=True,
+        )
+    return RecordingScaler(path=env.get("SCALER_RECORD", str(settings.home / "scaling.jsonl")))
 
 
 def build_resources(settings: Settings, config_file: Path) -> dict[str, Any]:
@@ -46,6 +64,10 @@ def build_resources(settings: Settings, config_file: Path) -> dict[str, Any]:
         "io_manager": SentinelIOManager(base_uri=settings.storage_uri),
         "catalog": ModelCatalogResource(config_path=str(config_file.resolve())),
         "safety_gate": SafetyGateResource(),
+        "scaler": build_scaler(settings),
+        "threshold_store": ThresholdStoreResource(
+            path=os.environ.get("REMEDIATION_THRESHOLDS_PATH", str(settings.home / "thresholds"))
+        ),
         "model_registry": ModelRegistryResource(tracking_uri=settings.mlflow_tracking_uri),
         "audit_trail": AuditTrailResource(uri=settings.audit_uri, endpoint_url=settings.s3_endpoint_url),
         "notifier": NotifierResource(
@@ -69,7 +91,10 @@ def build_definitions(config: SentinelConfig | None = None, settings: Settings |
     return Definitions.merge(
         *[build_model_defs(spec, jobs, auto_remediation=settings.auto_remediation) for spec in config.models],
         Definitions(
-            jobs=jobs, resources=build_resources(settings, config_file), executor=in_process_executor
+            jobs=jobs,
+            sensors=build_escalation_sensors(jobs),
+            resources=build_resources(settings, config_file),
+            executor=in_process_executor,
         ),
     )
 

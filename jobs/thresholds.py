@@ -1,0 +1,87 @@
+"""Threshold changes: the versioned store as a resource, and the replay history read from the instance.
+
+The history of a model's ``drift_report`` is what the instance knows: the newest materialization of every
+partition, whose stored value (the ``path`` the IO manager recorded) is read back and turned into a replay
+window with :func:`drift_sentinel.remediation.thresholds.replay_window`. The replay itself is the core's
+:func:`~drift_sentinel.remediation.thresholds.replay_thresholds`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dagster import AssetKey, AssetRecordsFilter, ConfigurableResource, DagsterInstance
+
+from drift_sentinel.config import ModelSpec
+from drift_sentinel.errors import DataError
+from drift_sentinel.remediation.thresholds import (
+    Thresholds,
+    ThresholdStore,
+    effective_thresholds,
+    replay_window,
+)
+from drift_sentinel.windows import filesystem
+
+
+class ThresholdStoreResource(ConfigurableResource):
+    """Versioned, revertible detection thresholds per model in a local folder (``ThresholdStore``)."""
+
+    path: str
+
+    @property
+    def store(self) -> ThresholdStore:
+        return ThresholdStore(self.path)
+
+    def in_force(self, spec: ModelSpec) -> dict[str, dict[str, float]]:
+        """The thresholds in force: the newest stored version, else the detection config's effective ones."""
+        from sentinel_assets.drift import detection_config
+
+        current = self.store.current(spec.id)
+        if current is not None:
+            return {k: dict(v) for k, v in current.thresholds.items()}
+        return effective_thresholds(detection_config(spec))
+
+
+def scaled(thresholds: Thresholds, factor: float) -> dict[str, dict[str, float]]:
+    """Every threshold times ``factor`` (the default proposal: fewer, stronger alerts when ``factor > 1``).
+
+    >>> scaled({"*": {"psi": 0.2, "ks": 0.1}}, 1.5)
+    {'*': {'psi': 0.3, 'ks': 0.15}}
+    """
+    if factor <= 0:
+        raise ValueError(f"threshold scale must be > 0, got {factor}")
+    return {k: {a: round(float(x) * factor, 10) for a, x in v.items()} for k, v in thresholds.items()}
+
+
+def drift_report_history(instance: DagsterInstance, spec: ModelSpec) -> list[dict[str, Any]]:
+    """Replay windows for every materialized ``drift_report`` partition of ``spec`` (the newest value of each)."""
+    key = AssetKey([spec.asset_prefix, "drift_report"])
+    newest: dict[str, Any] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key), limit=1000, cursor=cursor, ascending=True
+        )
+        for record in result.records:
+            if record.partition_key is not None:
+                newest[record.partition_key] = record
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    windows = []
+    for partition in sorted(newest):
+        materialization = newest[partition].asset_materialization
+        entry = materialization.metadata.get("path") if materialization is not None else None
+        if entry is None:
+            raise DataError(f"{key.to_user_string()} partition {partition}: no stored path in its metadata")
+        fs, path = filesystem(str(entry.value))
+        try:
+            with fs.open_input_file(path) as src:
+                report = json.loads(src.read())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise DataError(f"{entry.value}: cannot read drift_report {partition}: {exc}") from None
+        windows.append(
+            replay_window(report, partition=partition, incident_id=report.get("incident_id") or None)
+        )
+    return windows

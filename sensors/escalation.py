@@ -1,0 +1,154 @@
+"""``remediation_on_run_failure`` and ``remediation_on_run_canceled``: escalate remediations that did not finish.
+
+Run-status sensors over every remediation job (Dagster keeps their cursor: each failed or canceled run is
+seen once, across daemon restarts). For each run they page (a critical notification through the model's
+alert routing — PagerDuty first by default — with the incident id as dedup key, so repeated pages for one
+incident collapse into one PagerDuty alert) and record an ``escalation`` event in the audit trail and on the
+model's ``audit_log`` asset. A run whose verification already rolled back and paged (tagged
+``sentinel/escalated``) is recorded but not paged again. A run with no model tag (it failed before the gate
+named its model) is skipped with the reason: there is no owner to page and no model to audit it under.
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetObservation,
+    DagsterRunStatus,
+    DefaultSensorStatus,
+    JobDefinition,
+    RunFailureSensorContext,
+    RunStatusSensorContext,
+    SensorDefinition,
+    SkipReason,
+    run_failure_sensor,
+    run_status_sensor,
+)
+
+from drift_sentinel.audit import AuditEvent
+from drift_sentinel.errors import SentinelError
+from drift_sentinel.notifications import Notification
+from jobs.audit import AUDIT_LOG, actor_of
+from jobs.verification import ESCALATED_TAG
+from resources.audit_trail import AuditTrailResource
+from resources.catalog import ModelCatalogResource
+from resources.notifier import NotifierResource
+from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG
+
+
+def escalate_run(
+    context: RunStatusSensorContext,
+    *,
+    event: str,
+    catalog: ModelCatalogResource,
+    notifier: NotifierResource,
+    audit_trail: AuditTrailResource,
+) -> SkipReason | None:
+    """Page about one failed/canceled remediation run and record it; a ``SkipReason`` says why not."""
+    run = context.dagster_run
+    tags = run.tags
+    model_id = tags.get(MODEL_TAG)
+    if not model_id:
+        return SkipReason(
+            f"run {run.run_id} ({run.job_name}) {event} before it named a model; nobody to page"
+        )
+    try:
+        spec = catalog.model(model_id)
+    except SentinelError as exc:
+        return SkipReason(f"run {run.run_id}: {exc}")
+    incident = tags.get(INCIDENT_TAG) or f"run-{run.run_id[:8]}"
+    action = tags.get(ACTION_TAG) or run.job_name
+    failure = ""
+    if isinstance(context, RunFailureSensorContext) and context.failure_event.message:
+        failure = context.failure_event.message
+    already = tags.get(ESCALATED_TAG) == "true"
+    deliveries: list[dict[str, Any]] = []
+    if not already:
+        notification = Notification(
+            severity="critical",
+            title=f"[{spec.id}] remediation {action} {event}",
+            text=f"Run {run.run_id} of {run.job_name} {event} for incident {incident}. {failure}".strip(),
+            model_id=spec.id,
+            incident_id=incident,
+            details={"run_id": run.run_id, "job": run.job_name, "status": run.status.value},
+        )
+        deliveries = [d.to_dict() for d in notifier.send(notification, spec.alerts)]
+    outcome = "already_escalated" if already else ("sent" if all(d["ok"] for d in deliveries) else "failed")
+    entry = audit_trail.append(
+        AuditEvent(
+            kind="escalation",
+            model_id=spec.id,
+            incident_id=incident,
+            actor=f"sensor:{context.sensor_name}",
+            run_id=run.run_id,
+            action=action,
+            outcome=outcome,
+            details={
+                "run_status": run.status.value,
+                "requested_by": actor_of(tags),
+                "failure": failure,
+                "deliveries": deliveries,
+            },
+            at=datetime.now(UTC),
+        )
+    )
+    context.instance.report_runless_asset_event(
+        AssetObservation(
+            asset_key=AssetKey([spec.asset_prefix, AUDIT_LOG]),
+            description=f"escalation: {action} {event} → {outcome}",
+            metadata={
+                "kind": "escalation",
+                "action": action,
+                "outcome": outcome,
+                "incident_id": incident,
+                "run_id": run.run_id,
+                "audit_seq": int(entry.seq),
+                "audit_hash": entry.hash,
+            },
+        )
+    )
+    if already:
+        return SkipReason(f"run {run.run_id}: verification already rolled back and paged; recorded only")
+    return None
+
+
+def build_escalation_sensors(jobs: list[JobDefinition]) -> list[SensorDefinition]:
+    """The failure and cancel sensors over ``jobs`` (the remediation jobs)."""
+
+    @run_failure_sensor(
+        name="remediation_on_run_failure",
+        monitored_jobs=jobs,
+        minimum_interval_seconds=5,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Escalates a failed remediation run (PagerDuty, dedup key = incident id) and audits it.",
+    )
+    def remediation_on_run_failure(
+        context: RunFailureSensorContext,
+        catalog: ModelCatalogResource,
+        notifier: NotifierResource,
+        audit_trail: AuditTrailResource,
+    ):
+        return escalate_run(
+            context, event="failed", catalog=catalog, notifier=notifier, audit_trail=audit_trail
+        )
+
+    @run_status_sensor(
+        run_status=DagsterRunStatus.CANCELED,
+        name="remediation_on_run_canceled",
+        monitored_jobs=jobs,
+        minimum_interval_seconds=5,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Escalates a canceled (terminated) remediation run and audits it.",
+    )
+    def remediation_on_run_canceled(
+        context: RunStatusSensorContext,
+        catalog: ModelCatalogResource,
+        notifier: NotifierResource,
+        audit_trail: AuditTrailResource,
+    ):
+        return escalate_run(
+            context, event="was canceled", catalog=catalog, notifier=notifier, audit_trail=audit_trail
+        )
+
+    return [remediation_on_run_failure, remediation_on_run_canceled]
