@@ -302,7 +302,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         importance = permutation_importance(
             model, frame, features=spec.feature_kinds, label=spec.label_column, seed=0
         )
-        top = max(importance, key=importance.get) if importance else "none"
+        top = max(importance, key=lambda k: importance[k]) if importance else "none"
         return Output(
             {"model_version": champion.version, "importance": importance},
             metadata={

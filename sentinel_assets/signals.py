@@ -33,6 +33,7 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     AssetsDefinition,
+    Config,
     DagsterInstance,
     MetadataValue,
     Output,
@@ -49,7 +50,7 @@ from drift_sentinel.analysis import (
     read_events,
     recurring_patterns,
 )
-from drift_sentinel.analysis.anomalies import anomaly_strength
+from drift_sentinel.analysis.anomalies import anomaly_strength, get_detector
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.windows import read_table
@@ -75,6 +76,14 @@ ANOMALY_COLUMNS: tuple[str, ...] = (
     "yhat_upper",
     "is_anomaly",
 )
+
+
+class AnomalyConfig(Config):
+    """Run config of ``signal_anomalies``: the PyOD detector (a name in ``DETECTORS``) and its contamination."""
+
+    detector: str = DETECTOR
+    contamination: float = CONTAMINATION
+    history_windows: int = HISTORY_WINDOWS
 
 
 def _finite(value: Any, default: float = 0.0) -> float:
@@ -381,30 +390,35 @@ def build_signal_assets(
         ins={"system_signals": AssetIn(key=signals_key)},
         partitions_def=partitions,
         kinds={"pandas", "pyod", "prophet"},
-        description=f"Anomalous {spec.id} signal vectors ({DETECTOR}, fitted on the trailing history) and "
+        description=f"Anomalous {spec.id} signal vectors (PyOD, {DETECTOR} by default, fitted on the trailing "
+        "history) and "
         "seasonality-aware anomalies per signal (Prophet).",
         **common,
     )
     def signal_anomalies(
-        context: AssetExecutionContext, system_signals: pd.DataFrame
+        context: AssetExecutionContext, config: AnomalyConfig, system_signals: pd.DataFrame
     ) -> Output[pd.DataFrame]:
+        # an unknown detector name or a contamination outside (0, 0.5) fails the run here, naming the choices
+        get_detector(config.detector, contamination=config.contamination)
         window = context.partition_time_window
         minutes = int((window.end - window.start).total_seconds() // 60)
         signals = signals_from_frame(system_signals) if len(system_signals) else None
-        history = trailing_signals(context.instance, signals_key, partitions, window.start)
+        history = trailing_signals(
+            context.instance, signals_key, partitions, window.start, windows=config.history_windows
+        )
         pyod = prophet = None
         notes = []
         if signals is not None and len(signals):
             try:
                 pyod = detect_signal_anomalies(
                     signals,
-                    detector=DETECTOR,
+                    detector=config.detector,
                     history=history,
-                    contamination=CONTAMINATION,
+                    contamination=config.contamination,
                     seed=0,
                 )
-            except DataError as exc:
-                notes.append(f"{DETECTOR}: {exc}")
+            except DataError as exc:  # too few bins to fit on
+                notes.append(f"{config.detector}: {exc}")
             if history is not None and _hours(history) >= PROPHET_MIN_HOURS:
                 wanted = [c for c in PROPHET_SIGNALS if c in signals.columns and signals[c].notna().any()]
                 prophet = prophet_anomalies(
@@ -424,7 +438,7 @@ def build_signal_assets(
             "window_minutes": minutes,
             "n_pyod_anomalies": n_pyod,
             "n_prophet_anomalies": n_prophet,
-            "detector": DETECTOR,
+            "detector": config.detector,
             "history_bins": 0 if history is None else len(history),
             "prophet_signals": ", ".join(sorted(set(prophet["signal"])))
             if prophet is not None and len(prophet)

@@ -215,6 +215,19 @@ def test_latency_incident_without_data_drift_opens_an_incident_from_the_signals(
     )
     assert f"{report['incident_id']}:notify_team" in {r.run_key for r in tick.run_requests or []}
 
+    # the PyOD detector is run config of signal_anomalies (Isolation Forest by default)
+    op = f"{PREFIX}__signal_anomalies"
+    rerun = run.defs.resolve_job_def(f"{PREFIX}_detect").execute_in_process(
+        partition_key=incident_day,
+        instance=run.instance,
+        run_config={"ops": {op: {"config": {"detector": "lof", "contamination": 0.05}}}},
+    )
+    assert rerun.success
+    lof = rerun.asset_materializations_for_node(op)[0].metadata
+    assert _v(lof, "detector") == "lof" and _v(lof, "n_pyod_anomalies") > 0
+    assert set(run.value("signal_anomalies", incident_day)["method"]) == {"lof", "prophet"}
+    assert run.value("rca_report", incident_day)["incident_id"] == report["incident_id"]
+
 
 def test_label_only_concept_drift_opens_an_incident_from_the_labels(scenario) -> None:
     run = scenario("concept_drift")
