@@ -9,11 +9,12 @@ The three window assets are partitioned like the windows:
   :data:`EVENT_LOOKBACK` before the window start to its end (an event just before midnight can still cause
   drift in the next daily window).
 - ``signal_anomalies``: PyOD (Isolation Forest by default) over the signal vectors, scaled and fitted on the
-  trailing history of stored ``system_signals`` (:data:`HISTORY_WINDOWS` earlier partitions) together with
+  trailing history of stored ``system_signals`` (the earlier partitions covering :data:`HISTORY_SPAN`) with
   this window, plus Prophet per signal (:data:`PROPHET_SIGNALS`) fitted on that history, so daily, weekly and
   month-end peaks are not reported. The history is read from the materializations' stored files (the
   IO manager's ``path`` metadata); windows never materialized are skipped, so the first windows run without
-  one (PyOD then fits on the window itself, Prophet is skipped below two days of history).
+  one (PyOD then fits on the window itself, Prophet is skipped below two days of history). The detector,
+  its contamination and the history length are run config (:class:`AnomalyConfig`).
 
 ``recurring_patterns`` (unpartitioned) is the library of incident signatures across history: the
 ``signature`` metadata of every stored ``rca_report`` materialization (latest per window), grouped by
@@ -58,7 +59,7 @@ from resources.catalog import ModelCatalogResource
 
 SIGNAL_FREQ = "5min"
 EVENT_LOOKBACK = timedelta(hours=6)
-HISTORY_WINDOWS = 7
+HISTORY_SPAN = timedelta(days=7)
 PROPHET_SIGNALS: tuple[str, ...] = ("latency_p95", "error_rate", "request_volume")
 PROPHET_MAX_HISTORY = 24 * 14
 PROPHET_MIN_HOURS = 48
@@ -83,7 +84,7 @@ class AnomalyConfig(Config):
 
     detector: str = DETECTOR
     contamination: float = CONTAMINATION
-    history_windows: int = HISTORY_WINDOWS
+    history_windows: int | None = None  # None: as many windows as cover HISTORY_SPAN (7 daily, 168 hourly)
 
 
 def _finite(value: Any, default: float = 0.0) -> float:
@@ -184,7 +185,7 @@ def trailing_signals(
     signals_key: AssetKey,
     partitions: TimeWindowPartitionsDefinition,
     start: datetime,
-    windows: int = HISTORY_WINDOWS,
+    windows: int = 7,
 ) -> pd.DataFrame | None:
     """Stored ``system_signals`` of up to ``windows`` earlier partitions, concatenated in time order."""
     keys = previous_partition_keys(partitions, start, windows)
@@ -403,9 +404,9 @@ def build_signal_assets(
         window = context.partition_time_window
         minutes = int((window.end - window.start).total_seconds() // 60)
         signals = signals_from_frame(system_signals) if len(system_signals) else None
-        history = trailing_signals(
-            context.instance, signals_key, partitions, window.start, windows=config.history_windows
-        )
+        span = window.end - window.start
+        count = config.history_windows or max(1, math.ceil(HISTORY_SPAN / span))
+        history = trailing_signals(context.instance, signals_key, partitions, window.start, windows=count)
         pyod = prophet = None
         notes = []
         if signals is not None and len(signals):
