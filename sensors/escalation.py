@@ -37,6 +37,13 @@ from resources.notifier import NotifierResource
 from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG
 
 
+def _root_cause(error: Any) -> str:
+    """The innermost error's message (Dagster wraps an op's exception in a step-execution error)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return str(error.message).strip()
+
+
 def escalate_run(
     context: RunStatusSensorContext,
     *,
@@ -60,8 +67,13 @@ def escalate_run(
     incident = tags.get(INCIDENT_TAG) or f"run-{run.run_id[:8]}"
     action = tags.get(ACTION_TAG) or run.job_name
     failure = ""
-    if isinstance(context, RunFailureSensorContext) and context.failure_event.message:
-        failure = context.failure_event.message
+    if isinstance(context, RunFailureSensorContext):
+        steps = [
+            f"{e.step_key}: {_root_cause(e.step_failure_data.error)}"
+            for e in context.get_step_failure_events()
+            if e.step_failure_data.error is not None
+        ]
+        failure = " ".join([context.failure_event.message or "", *steps]).strip()
     already = tags.get(ESCALATED_TAG) == "true"
     deliveries: list[dict[str, Any]] = []
     if not already:
