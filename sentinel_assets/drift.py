@@ -28,6 +28,9 @@ from drift_sentinel.incidents import assign_incident
 from drift_sentinel.verdict import Verdict
 from sentinel_assets.metadata import drift_metadata
 
+# Bump when the profile or report logic changes (read by RCA as pipeline evidence).
+DRIFT_CODE_VERSION = "1"
+
 
 def detection_config(spec: ModelSpec) -> DetectionConfig:
     """The model's detection settings with its declared feature kinds."""
@@ -72,6 +75,7 @@ def build_drift_assets(
         group_name=prefix,
         kinds={"python"},
         owners=list(spec.owners),
+        code_version=DRIFT_CODE_VERSION,
         description=f"Sorted values, bin edges and category counts of {spec.id}'s reference, computed once.",
     )
     def reference_profile(reference_window: pd.DataFrame) -> Output[ReferenceProfile]:
@@ -90,6 +94,7 @@ def build_drift_assets(
         kinds={"python"},
         owners=list(spec.owners),
         check_specs=[AssetCheckSpec(check_name, asset=report_key)],
+        code_version=DRIFT_CODE_VERSION,
         description=f"Per-feature drift of {spec.id} in this window: every detector's result and the quorum.",
     )
     def drift_report(

@@ -24,6 +24,9 @@ from drift_sentinel.windows import read_table, read_window, summarize_window
 from resources.catalog import ModelCatalogResource
 from sentinel_assets.metadata import window_metadata
 
+# Bump when the window logic changes: RCA reads code-version changes as "pipeline, not world" evidence.
+WINDOW_CODE_VERSION = "1"
+
 
 def log_columns(spec: ModelSpec) -> list[str]:
     """Columns read from the prediction log: features, prediction, and whichever optional columns are declared."""
@@ -78,6 +81,7 @@ def build_window_assets(
         "group_name": prefix,
         "kinds": {"pandas", "parquet"},
         "owners": list(spec.owners),
+        "code_version": WINDOW_CODE_VERSION,
     }
 
     @asset(
