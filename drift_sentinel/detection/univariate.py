@@ -165,7 +165,7 @@ def psi_pvalue(value: float, n_reference: int, n_current: int, n_bins: int) -> f
     if n_reference == 0 or n_current == 0 or n_bins < 2 or not math.isfinite(value):
         return math.nan
     scale = 1.0 / n_reference + 1.0 / n_current
-    return float(stats.chi2.sf(value / scale, n_bins - 1))
+    return float(special.chdtrc(n_bins - 1, value / scale))  # = scipy.stats.chi2.sf, minus its overhead
 
 
 def psi(reference: ArrayLike, current: ArrayLike, *, bins: int = 10, epsilon: float = 1e-4) -> float:
