@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from dagster import (
     AssetKey,
     DagsterEventType,
@@ -23,6 +24,8 @@ from sensors.escalation import build_escalation_sensors
 from tests.support.fixtures import http_sink
 from tests.support.servers import HttpSink
 from tests.test_remediation_jobs import MODEL, PREFIX, ROUTING_KEY, make_world
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def _context(world, sensor, run, event_type):

@@ -11,6 +11,10 @@ path is on the materialization) and reported to the instance as real materializa
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +50,8 @@ from resources.scaler import RecordingScaler
 from sensors.remediation import build_remediation_sensor
 from tests.support.fixtures import http_sink
 from tests.support.servers import HttpSink
+
+pytestmark = pytest.mark.slow  # each run of a job takes a second or more on a shared 2-core machine
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "fraud-detector-v1"
@@ -107,10 +113,12 @@ def make_world(
     sink: HttpSink | None = None,
     safety: dict[str, Any] | None = None,
     window: tuple[str, str] = ("2026-10-01", "2026-10-04"),
+    name: str | None = None,
 ) -> World:
+    """A new world in ``tmp_path`` (or, given the ``name`` of an existing one, the same world reopened)."""
     spec = yaml.safe_load((REPO / "sentinel.yaml").read_text())
     model = spec["models"][0]
-    name = f"fraud-{uuid.uuid4().hex[:8]}"
+    name = name or f"fraud-{uuid.uuid4().hex[:8]}"
     model["registry"] = {"name": name, "champion_alias": "champion"}
     model["window"].update(start=window[0], end=window[1])
     model["data"] = {
@@ -124,7 +132,8 @@ def make_world(
     past = pd.DataFrame(
         {"timestamp": [pd.Timestamp("2020-01-01", tz="UTC")], "error": [0], "latency_ms": [1.0]}
     )
-    past.to_parquet(tmp_path / "log" / "archive.parquet", index=False)  # a log with no rows near now
+    if not (tmp_path / "log" / "archive.parquet").exists():
+        past.to_parquet(tmp_path / "log" / "archive.parquet", index=False)  # a log with no rows near now
     notifier = NotifierResource(
         outbox_path=str(tmp_path / "outbox.jsonl"),
         pagerduty_routing_key=ROUTING_KEY if sink else None,
@@ -141,7 +150,7 @@ def make_world(
         "scaler": RecordingScaler(path=str(tmp_path / "scaling.jsonl"), initial_replicas=2),
         "threshold_store": ThresholdStoreResource(path=str(tmp_path / "thresholds")),
     }
-    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home").mkdir(exist_ok=True)
     instance = DagsterInstance.local_temp(
         str(tmp_path / "dagster_home"), overrides={"telemetry": {"enabled": False}}
     )
@@ -379,6 +388,7 @@ def test_second_sensor_tick_for_the_same_incident_launches_nothing(tmp_path: Pat
 # ------------------------------------------------------------------------------- verification, retrain
 
 
+@pytest.mark.integration
 def test_action_that_raises_the_error_rate_is_rolled_back_and_escalated(
     tmp_path: Path, mlflow_uri: str, http_sink: HttpSink
 ) -> None:
@@ -436,3 +446,49 @@ def test_retrain_promotes_a_better_challenger_and_keeps_it_when_serving_holds(
     assert world.registry.champion(world.registry_name, "challenger").version == "2"
     # no serving rows around now: verification cannot tell, so the change stays (INCONCLUSIVE never rolls back)
     assert [r.event.outcome for r in world.audit("verification")] == ["INCONCLUSIVE"]
+
+
+TERMINATED_CHILD = """
+import sys
+from pathlib import Path
+from tests.test_remediation_jobs import make_world
+world = make_world(Path(sys.argv[1]), sys.argv[2], name=sys.argv[3])
+world.run("rollback_model", incident="inc-k", verify_delay_seconds=300)
+"""
+
+
+def test_terminating_a_run_during_verification_leaves_the_registry_consistent(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    """The run is executed by another process, interrupted (SIGINT, as ``dagster`` delivers a termination to
+    an in-process run) while verification waits for serving data: the unverified change is undone."""
+    world = make_world(tmp_path, mlflow_uri)
+    for seed in (0, 1):
+        world.registry.register_sklearn(world.registry_name, tiny_model(seed), alias="champion")
+    child = subprocess.Popen(
+        [sys.executable, "-c", TERMINATED_CHILD, str(tmp_path), mlflow_uri, world.registry_name],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "child.log", "wb"),  # noqa: SIM115 (closed with the process)
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not any(r.event.kind == "action" for r in world.audit()):
+            assert child.poll() is None and time.monotonic() < deadline, (tmp_path / "child.log").read_text()[
+                -3000:
+            ]
+            time.sleep(0.2)
+        assert world.registry.champion(world.registry_name).version == "1"  # the action took effect ...
+        time.sleep(1.0)  # ... and verification is waiting
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert world.registry.champion(world.registry_name).version == "2"  # ... and was undone
+    (rollback,) = world.audit("rollback")
+    assert rollback.event.outcome == "succeeded"
+    assert "interrupted" in rollback.event.details["reason"]
+    (run,) = world.instance.get_runs()
+    assert run.status in (DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE)
