@@ -6,9 +6,9 @@ decides anything itself: :func:`drift_sentinel.safety.evaluate_gate` does.
 
 Two details of the evidence:
 
-- *Who came first* is the run's storage id (the run table's autoincrement key), not its creation time: SQLite
-  stores ``create_timestamp`` to the second, so two runs created in the same second would each see the other
-  as later and both pass the ``concurrency`` check. Of two concurrent runs on one model, only the one created
+- *Who came first* is the run's storage id (the run table's autoincrement key, an order the database itself
+  assigns), not its ``create_timestamp``, which is written from the creating process's clock (several daemons
+  or webservers on different hosts) and can tie. Of two concurrent runs on one model, only the one created
   first may act.
 - Notifications (``notify_team``) change nothing on the model, so they neither start a model's cooldown nor
   count as a concurrent remediation for the actions that do change it (and vice versa): telling the team

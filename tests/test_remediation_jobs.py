@@ -313,9 +313,9 @@ def test_dry_run_decides_and_records_but_changes_nothing(
 def test_two_concurrent_requests_for_one_model_run_one(tmp_path: Path, mlflow_uri: str) -> None:
     """Both runs exist before either gate decides (as when two sensors or a user and a sensor ask at once).
 
-    Both are in progress (NOT_STARTED) when the later one's gate decides; they are created in the same second,
-    so the order must not rest on SQLite's second-resolution ``create_timestamp``. Executed latest-first, the
-    later-created run must still yield, and the earlier one then acts."""
+    Both are in progress (NOT_STARTED) when the later one's gate decides. Executed latest-first, the
+    later-created run must still yield (the order is the database's, not execution order), and the earlier
+    one then acts."""
     world = make_world(tmp_path, mlflow_uri, safety={"cooldown_period": "0s", "max_retries": 5})
     job = Definitions(
         jobs=[build_remediation_job("scale_resources")], resources=world.resources
