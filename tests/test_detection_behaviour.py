@@ -216,6 +216,7 @@ def test_streaming_detectors_date_the_change_in_a_batch_window() -> None:
     )  # fmt: skip
     x = report.features["x"]
     assert x.votes["adwin"] and x.votes["page_hinkley"] and x.drifted
+    assert x.results["adwin"].change_points and x.results["adwin"].statistic >= 1  # detections are kept
     change = pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(minutes=change_at)
     assert abs(pd.Timestamp(x.drift_start) - change) <= pd.Timedelta(minutes=150)
     assert not report.features["steady"].drifted

@@ -113,9 +113,7 @@ class _Pending:
     new_categories: tuple[str, ...] = ()
     vanished_categories: tuple[str, ...] = ()
     drift_start: datetime | None = None
-    stream_drift: dict[str, bool] = field(default_factory=dict)
     stream_start: datetime | None = None
-    extra_votes: dict[str, bool] = field(default_factory=dict)
     is_signal: bool = False
 
 
@@ -586,6 +584,7 @@ def _finalize(
                 p_adjusted=float(q),
                 alpha=alpha,
                 detail=res.detail,
+                change_points=res.change_points,
             )
     out: list[FeatureDrift] = []
     for pend in pendings:

@@ -182,6 +182,7 @@ class FeatureDrift:
             "n_current": int(self.n_current),
             "null_rate_reference": _num(self.null_rate_reference),
             "null_rate_current": _num(self.null_rate_current),
+            "null_rate_change": _num(self.null_rate_change),  # derived; ignored by from_dict
             "null_rate_drifted": bool(self.null_rate_drifted),
             "new_categories": list(self.new_categories),
             "vanished_categories": list(self.vanished_categories),
