@@ -79,7 +79,9 @@ def build_drift_assets(
         description=f"Sorted values, bin edges and category counts of {spec.id}'s reference, computed once.",
     )
     def reference_profile(reference_window: pd.DataFrame) -> Output[ReferenceProfile]:
-        profile = profile_reference(reference_window, config)
+        # the score column is profiled too when the reference has it (a trailing reference), for prediction drift
+        extra = [c for c in (spec.prediction_column,) if c in reference_window.columns]
+        profile = profile_reference(reference_window, config, columns=extra)
         return Output(profile, metadata={"dagster/row_count": len(reference_window)})
 
     @asset(
