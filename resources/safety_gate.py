@@ -31,6 +31,8 @@ INCIDENT_TAG = "sentinel/incident"
 ACTION_TAG = "sentinel/action"
 ACTOR_TAG = "sentinel/actor"
 GATE_TAG = "sentinel/gate"
+# One model-changing remediation per model at a time: the run queue limits this tag (notifications do not carry it).
+CHANGE_LOCK_TAG = "sentinel/change_lock"
 
 NOTIFY_ACTIONS = frozenset({"notify_team"})
 """Actions that only inform people; their history is kept apart from the actions that change the model."""

@@ -26,7 +26,14 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.incidents import remediation_run_key
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
-from resources.safety_gate import ACTION_TAG, ACTOR_TAG, INCIDENT_TAG, MODEL_TAG
+from resources.safety_gate import (
+    ACTION_TAG,
+    ACTOR_TAG,
+    CHANGE_LOCK_TAG,
+    INCIDENT_TAG,
+    MODEL_TAG,
+    NOTIFY_ACTIONS,
+)
 
 SEVERITY = {"rollback_model": "critical", "scale_resources": "critical", "retrain_model": "warning"}
 
@@ -66,6 +73,7 @@ def remediation_requests(
                     INCIDENT_TAG: incident,
                     ACTION_TAG: action,
                     ACTOR_TAG: f"sensor:{sensor_name}",
+                    **({} if action in NOTIFY_ACTIONS else {CHANGE_LOCK_TAG: spec.id}),
                 },
             )
         )

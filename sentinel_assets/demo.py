@@ -31,7 +31,7 @@ run_coordinator:
   class: QueuedRunCoordinator
   config:
     tag_concurrency_limits:
-      - key: sentinel/model
+      - key: sentinel/change_lock
         value: {applyLimitPerUniqueValue: true}
         limit: 1
 """

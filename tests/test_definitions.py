@@ -86,7 +86,10 @@ def test_every_remediation_job_starts_with_the_gate(defs: Definitions) -> None:
 
 
 def test_unknown_action_lists_the_registered_ones() -> None:
-    with pytest.raises(UnknownNameError, match="accepted: notify_team, rollback_model"):
+    with pytest.raises(
+        UnknownNameError,
+        match="accepted: notify_team, retrain_model, rollback_model, scale_resources, update_thresholds",
+    ):
         build_remediation_job("reboot_the_world")
 
 

@@ -31,6 +31,7 @@ from kubernetes.client import ApiClient
 
 from drift_sentinel.config import parse_config
 from resources.exporter import METRICS
+from resources.safety_gate import CHANGE_LOCK_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -253,8 +254,8 @@ def test_instance_yaml_validates_against_dagster_schema(name: str, tmp_path: Pat
     assert config["telemetry"]["enabled"] is False
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     limits = config["concurrency"]["runs"]["tag_concurrency_limits"]
-    per_model = [lim for lim in limits if lim["key"] == "sentinel/model"]
-    assert per_model == [{"key": "sentinel/model", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+    per_model = [lim for lim in limits if lim["key"] == CHANGE_LOCK_TAG]
+    assert per_model == [{"key": CHANGE_LOCK_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
 
 
 def test_production_instance_uses_k8s_run_launcher_with_valid_config() -> None:
