@@ -11,36 +11,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dagster import AssetKey, AssetRecordsFilter, ConfigurableResource, DagsterInstance
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.remediation.thresholds import (
     Thresholds,
-    ThresholdStore,
-    effective_thresholds,
     replay_window,
 )
 from drift_sentinel.windows import filesystem
+from resources.thresholds import ThresholdStoreResource
 
-
-class ThresholdStoreResource(ConfigurableResource):
-    """Versioned, revertible detection thresholds per model in a local folder (``ThresholdStore``)."""
-
-    path: str
-
-    @property
-    def store(self) -> ThresholdStore:
-        return ThresholdStore(self.path)
-
-    def in_force(self, spec: ModelSpec) -> dict[str, dict[str, float]]:
-        """The thresholds in force: the newest stored version, else the detection config's effective ones."""
-        from sentinel_assets.drift import detection_config
-
-        current = self.store.current(spec.id)
-        if current is not None:
-            return {k: dict(v) for k, v in current.thresholds.items()}
-        return effective_thresholds(detection_config(spec))
+__all__ = ["ThresholdStoreResource", "drift_report_history", "scaled"]
 
 
 def scaled(thresholds: Thresholds, factor: float) -> dict[str, dict[str, float]]:

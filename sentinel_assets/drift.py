@@ -26,6 +26,7 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DetectionConfig, ReferenceProfile, detect_drift, profile_reference
 from drift_sentinel.incidents import assign_incident
 from drift_sentinel.verdict import Verdict
+from resources.thresholds import ThresholdStoreResource
 from sentinel_assets.metadata import drift_metadata
 
 # Bump when the profile or report logic changes (read by RCA as pipeline evidence).
@@ -101,14 +102,18 @@ def build_drift_assets(
     )
     def drift_report(
         context: AssetExecutionContext,
+        threshold_store: ThresholdStoreResource,
         current_window: pd.DataFrame,
         reference_window: pd.DataFrame,
         reference_profile: ReferenceProfile,
     ):
+        # thresholds applied by update_thresholds (versioned, revertible) replace the configured ones
+        stored = threshold_store.stored(spec.id)
+        in_force = config if stored is None else config.model_copy(update={"thresholds": stored})
         report = detect_drift(
             reference_window,
             current_window,
-            config,
+            in_force,
             profile=reference_profile,
             time_column=spec.timestamp_column,
             prediction_column=spec.prediction_column,
@@ -126,7 +131,10 @@ def build_drift_assets(
             "window": context.partition_key,
             "incident_id": incident,
         }
-        yield Output(payload, metadata=drift_metadata(payload))
+        yield Output(
+            payload,
+            metadata={**drift_metadata(payload), "thresholds": "stored version" if stored else "configured"},
+        )
         yield AssetCheckResult(
             check_name=check_name,
             asset_key=report_key,

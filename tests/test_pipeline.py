@@ -108,3 +108,29 @@ def test_drifted_window_names_the_injected_features_and_requests_gated_remediati
     assert second.success  # the gate withholds its plan; nothing fails, nothing acts
     assert instance.get_run_by_id(second.run_id).tags["sentinel/gate"] != "PASSED"
     assert "notify_team" not in {e.step_key for e in second.get_step_success_events()}
+
+
+def test_applied_thresholds_take_effect_on_the_next_window(
+    project: Project, defs: Definitions, instance: DagsterInstance
+) -> None:
+    """A threshold version applied to the store (as update_thresholds does) changes the next drift_report."""
+    from drift_sentinel.remediation.thresholds import effective_thresholds
+
+    assert project.data.drift_start is not None
+    day = (project.data.drift_start + timedelta(days=2)).date().isoformat()
+    spec = project.config.models[0]
+    store = defs.resources["threshold_store"].store
+    configured = effective_thresholds(spec.detection)
+    deaf = {"*": {name: 1e9 for name in configured["*"]}}
+    store.apply(spec.id, configured, actor="test", reason="baseline: the configured thresholds")
+    store.apply(spec.id, deaf, actor="test", reason="thresholds no effect size can pass")
+    try:
+        result = defs.resolve_job_def("fraud_detector_v1_detect").execute_in_process(
+            partition_key=day, instance=instance
+        )
+        report = _report(defs, instance, day)
+        materialization = result.asset_materializations_for_node("fraud_detector_v1__drift_report")[0]
+        assert materialization.metadata["thresholds"].value == "stored version"
+        assert not any(a["drift_type"] == "distribution" for a in report["affected_features"]), report
+    finally:
+        store.revert(spec.id, actor="test", reason="back to the configured thresholds")
