@@ -24,7 +24,7 @@ from drift_sentinel.remediation.retrain import retrain
 from drift_sentinel.remediation.scaling import ScaleBounds, plan_scale_up
 from drift_sentinel.remediation.thresholds import replay_thresholds
 from drift_sentinel.windows import read_window
-from jobs.audit import actor_of, record
+from jobs.audit import actor_of, record_plan_event
 from jobs.plan import RemediationConfig, RemediationPlan
 from jobs.rollback import rolled_back, run_steps, undo_steps
 from jobs.thresholds import ThresholdStoreResource, drift_report_history, scaled
@@ -156,17 +156,12 @@ def _undo_now(
 def _record_action(
     context: OpExecutionContext, trail: AuditTrailResource, plan: RemediationPlan, status: str, outcome: dict
 ) -> None:
-    record(
-        context,
-        trail,
-        kind="action",
-        asset_prefix=plan.asset_prefix,
-        model_id=plan.model_id,
-        incident_id=plan.incident_id,
-        action=plan.action,
-        outcome=status,
-        details=outcome,
-    )
+    record_plan_event(context, trail, plan, kind="action", outcome=status, details=outcome)
+
+
+def _outcome(plan: RemediationPlan, fields: dict[str, Any]) -> dict[str, Any]:
+    """An action's outcome record: its own fields, then the ones every changing action carries."""
+    return {**fields, "dry_run": plan.dry_run, "changed": False, "undo": {"kind": "none"}, "acted_at": _now()}
 
 
 # -------------------------------------------------------------------------------------------------- ops
@@ -227,14 +222,13 @@ def rollback_model(
     spec = catalog.model(plan.model_id)
     name, alias = spec.registered_model_name, spec.registry.champion_alias
     undo = {"kind": "alias", "name": name, "alias": alias, "previous_version": plan.current_version}
-    outcome: dict[str, Any] = {
-        "from_version": plan.current_version,
-        "to_version": plan.target_version,
-        "dry_run": plan.dry_run,
-        "changed": False,
-        "undo": {"kind": "none"},
-        "acted_at": _now(),
-    }
+    outcome = _outcome(
+        plan,
+        {
+            "from_version": plan.current_version,
+            "to_version": plan.target_version,
+        },
+    )
     status = "dry_run"
     if not plan.dry_run:
         assert plan.target_version is not None  # the gate's version check guarantees it
@@ -349,15 +343,14 @@ def scale_resources(
     scale = plan.details["scale"]
     expected, target = ScaleBounds.from_dict(scale["current"]), ScaleBounds.from_dict(scale["target"])
     undo = {"kind": "scale", "model_id": spec.id, "previous": expected.to_dict()}
-    outcome: dict[str, Any] = {
-        "from": expected.to_dict(),
-        "to": target.to_dict(),
-        "reason": scale["reason"],
-        "dry_run": plan.dry_run,
-        "changed": False,
-        "undo": {"kind": "none"},
-        "acted_at": _now(),
-    }
+    outcome = _outcome(
+        plan,
+        {
+            "from": expected.to_dict(),
+            "to": target.to_dict(),
+            "reason": scale["reason"],
+        },
+    )
     status = "dry_run"
     if not plan.dry_run:
         current = scaler.current(spec.id)
@@ -398,15 +391,14 @@ def update_thresholds(
     spec = catalog.model(plan.model_id)
     proposal = plan.details["thresholds"]
     store, actor = threshold_store.store, actor_of(context.run.tags)
-    outcome: dict[str, Any] = {
-        "proposed": proposal["proposed"],
-        "previous": proposal["current"],
-        "replay": proposal["replay"],
-        "dry_run": plan.dry_run,
-        "changed": False,
-        "undo": {"kind": "none"},
-        "acted_at": _now(),
-    }
+    outcome = _outcome(
+        plan,
+        {
+            "proposed": proposal["proposed"],
+            "previous": proposal["current"],
+            "replay": proposal["replay"],
+        },
+    )
     status = "dry_run"
     if not plan.dry_run:
         stored = store.current(spec.id)

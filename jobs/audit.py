@@ -9,6 +9,7 @@ from typing import Any
 from dagster import AssetKey, AssetObservation, OpExecutionContext
 
 from drift_sentinel.audit import AuditEvent
+from jobs.plan import RemediationPlan
 from resources.audit_trail import AuditTrailResource
 from resources.safety_gate import ACTOR_TAG
 
@@ -67,3 +68,26 @@ def record(
         )
     )
     context.log.info(f"audit #{entry.seq} {kind} {action} → {outcome}")
+
+
+def record_plan_event(
+    context: OpExecutionContext,
+    trail: AuditTrailResource,
+    plan: RemediationPlan,
+    *,
+    kind: str,
+    outcome: str,
+    details: Mapping[str, Any],
+) -> None:
+    """:func:`record` for a step of an approved plan (its model, incident and action)."""
+    record(
+        context,
+        trail,
+        kind=kind,
+        asset_prefix=plan.asset_prefix,
+        model_id=plan.model_id,
+        incident_id=plan.incident_id,
+        action=plan.action,
+        outcome=outcome,
+        details=details,
+    )

@@ -20,7 +20,7 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.notifications import Notification
 from drift_sentinel.remediation.verification import VerificationResult, WindowStats, verify_recovery
 from drift_sentinel.windows import read_window
-from jobs.audit import actor_of, record
+from jobs.audit import actor_of, record_plan_event
 from jobs.plan import RemediationPlan
 from jobs.rollback import StepOutcome, rolled_back, run_steps, undo_steps
 from jobs.thresholds import ThresholdStoreResource
@@ -90,17 +90,7 @@ def verify_op(
     spec = catalog.model(plan.model_id)
 
     def audit(kind: str, status: str, details: dict[str, Any]) -> None:
-        record(
-            context,
-            audit_trail,
-            kind=kind,
-            asset_prefix=plan.asset_prefix,
-            model_id=plan.model_id,
-            incident_id=plan.incident_id,
-            action=plan.action,
-            outcome=status,
-            details=details,
-        )
+        record_plan_event(context, audit_trail, plan, kind=kind, outcome=status, details=details)
 
     if plan.dry_run or not outcome.get("changed"):
         why = "dry run" if plan.dry_run else "the action changed nothing"
