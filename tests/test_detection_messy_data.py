@@ -273,3 +273,17 @@ def test_a_string_prediction_column_is_compared_as_classes() -> None:
     )
     mixed = detect_drift(numeric, numeric.copy(), prediction_column="pred", label_column="label")
     assert mixed.signals["error"].results["error_rate"].detail.startswith("error rate 0.0")
+
+
+def test_boolean_predictions_stay_scores_and_boolean_labels_match_text_classes() -> None:
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"x": rng.normal(size=N), "pred": rng.random(N) < 0.3, "label": rng.random(N) < 0.3})
+    report = detect_drift(frame, frame.copy(), prediction_column="pred", label_column="label")
+    assert set(report.signals["prediction"].results) == {"ks", "psi"}  # as before: 0/1 scores
+    text = frame.assign(pred=np.where(frame["pred"], "1", "0"))  # numbers as text are still scores
+    scores = detect_drift(text, text.copy(), prediction_column="pred", label_column="label")
+    assert set(scores.signals["prediction"].results) == {"ks", "psi"}
+    expected = float((frame["pred"] != frame["label"]).mean())
+    assert (
+        scores.signals["error"].results["error_rate"].detail == f"error rate {expected:.4f} → {expected:.4f}"
+    )

@@ -447,11 +447,20 @@ class _Engine:
         return pend
 
     # ------------------------------------------------------------ model signals
+    def prediction_kind(self) -> str | None:
+        """``numeric`` for scores (and 0/1 booleans, as ever), ``categorical`` for predicted classes as text."""
+        col = self.prediction_column
+        assert col is not None
+        frame = self.reference if col in self.reference.columns else self.current
+        if col in frame.columns and pd.api.types.is_bool_dtype(frame[col].dtype):
+            return "numeric"
+        return self.kind_of(col)
+
     def prediction_signal(self) -> _Pending | None:
         col = self.prediction_column
         if not col or col not in self.current.columns:
             return None
-        kind = self.kind_of(col)
+        kind = self.prediction_kind()
         if kind != "numeric":  # class labels: compared as categories; datetimes: not a prediction
             if kind is None:
                 return _Pending(
@@ -487,7 +496,7 @@ class _Engine:
         pred, label = self.prediction_column, self.label_column
         if not pred or not label or pred not in frame.columns or label not in frame.columns:
             return None
-        if self.kind_of(pred) == "categorical":  # predicted classes: an error is a prediction ≠ its label
+        if self.prediction_kind() == "categorical":  # predicted classes: an error is a prediction ≠ its label
             pt, yt = _label_text(frame[pred]), _label_text(frame[label])
             if ordered and self.order is not None and frame is self.current:
                 pt, yt = pt[self.order], yt[self.order]
@@ -565,7 +574,7 @@ class _Engine:
         if self.times is None or self.order is None:
             return None
         assert self.prediction_column is not None and self.label_column is not None
-        if self.kind_of(self.prediction_column) == "categorical":
+        if self.prediction_kind() == "categorical":
             pt = _label_text(self.current[self.prediction_column])
             yt = _label_text(self.current[self.label_column])
             return self.times[(pd.notna(pt) & pd.notna(yt))[self.order]]
@@ -595,11 +604,13 @@ def _stream_scale(prof: NumericProfile) -> tuple[float, float]:
 
 
 def _label_text(series: pd.Series) -> np.ndarray:
-    """Class labels as text (``1``, ``1.0`` and ``"1"`` alike), missing as ``None``."""
+    """Class labels as text (``True``, ``1``, ``1.0`` and ``"1"`` alike), missing as ``None``."""
 
     def text(v: Any) -> str | None:
         if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
             return None
+        if isinstance(v, bool | np.bool_):
+            return str(int(v))
         if isinstance(v, float | np.floating) and float(v).is_integer():
             return str(int(v))
         return str(v)
