@@ -136,17 +136,23 @@ def _short(exc: BaseException) -> str:
 
 
 # -- database -----------------------------------------------------------------------------------------
+def dagster_home(settings: Settings, env: Mapping[str, str] | None = None) -> str | None:
+    """``$DAGSTER_HOME``, else the demo's ``<SENTINEL_HOME>/dagster_home`` if it exists, else None."""
+    env = os.environ if env is None else env
+    home = env.get("DAGSTER_HOME")
+    if home:
+        return home
+    local = settings.home / "dagster_home"
+    return str(local) if local.is_dir() else None
+
+
 def open_instance(settings: Settings, env: Mapping[str, str] | None = None) -> DagsterInstance:
     """The Dagster instance of ``$DAGSTER_HOME``, or of the demo's ``<SENTINEL_HOME>/dagster_home``."""
     from dagster import DagsterInstance
 
-    env = os.environ if env is None else env
-    home = env.get("DAGSTER_HOME")
-    if not home:
-        local = settings.home / "dagster_home"
-        if not local.is_dir():
-            raise RuntimeError(f"DAGSTER_HOME is not set and {local} does not exist")
-        home = str(local)
+    home = dagster_home(settings, env)
+    if home is None:
+        raise RuntimeError(f"DAGSTER_HOME is not set and {settings.home / 'dagster_home'} does not exist")
     return DagsterInstance.from_config(home)
 
 
