@@ -462,7 +462,12 @@ class S3AuditStore:
         if client is None:
             import boto3
 
-            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            try:
+                client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            except ValueError as exc:  # botocore refuses a malformed endpoint or region
+                raise ConfigError(
+                    f"audit trail S3 endpoint {endpoint_url!r} / region {region!r}: {exc}"
+                ) from None
         self.client = client
 
     def key(self, seq: int) -> str:
