@@ -67,6 +67,12 @@ __all__ = [
 Features = Sequence[str] | Mapping[str, str] | None
 
 
+def _is_table(value: object) -> bool:
+    return isinstance(value, pd.DataFrame) or (
+        type(value).__module__.startswith("pyarrow") and callable(getattr(value, "to_pandas", None))
+    )
+
+
 def as_table(value: object, *, where: str = "value") -> pd.DataFrame:
     """A pandas DataFrame from a DataFrame, a pyarrow Table or a mapping of partition → table.
 
@@ -85,14 +91,13 @@ def as_table(value: object, *, where: str = "value") -> pd.DataFrame:
     """
     if isinstance(value, pd.DataFrame):
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping) and all(_is_table(v) for v in value.values()):
         if not value:
             return pd.DataFrame()
         frames = [as_table(value[key], where=f"{where} partition {key}") for key in sorted(value)]
         return pd.concat(frames, ignore_index=True)
-    to_pandas = getattr(value, "to_pandas", None)
-    if callable(to_pandas) and type(value).__module__.startswith("pyarrow"):
-        return to_pandas()
+    if _is_table(value):
+        return value.to_pandas()  # type: ignore[attr-defined]
     raise DataError(
         f"{where}: the value is a {type(value).__name__}, not a table (pandas DataFrame or pyarrow Table)"
     )
