@@ -103,6 +103,11 @@ def as_table(value: object, *, where: str = "value") -> pd.DataFrame:
     )
 
 
+def _nothing(value: object) -> bool:
+    """No reference at all: nothing loaded, or none of the partitions it spans stored yet."""
+    return value is None or (isinstance(value, Mapping) and not value)
+
+
 def _declared(features: Features) -> dict[str, str | None]:
     if features is None:
         return {}
@@ -158,7 +163,7 @@ def reference_from_table(
     >>> dict(ref.kinds), ref.n_rows
     ({'x': 'numeric'}, 2)
     """
-    if value is None:  # nothing to load (no previous partition): every check against it is INCONCLUSIVE
+    if _nothing(value):  # nothing to load (no previous partition): every check against it is INCONCLUSIVE
         kinds = {n: k for n, k in _declared(features).items() if k is not None}
         return TableReference(None, kinds, {}, source)
     frame = as_table(value, where=source)
@@ -305,7 +310,7 @@ def expectations_from_table(
     >>> [(c.column, c.min_value, c.max_value, c.categories) for c in exp.suite.columns]
     [('x', 0.0, 4.0, None), ('c', None, None, ('a', 'b'))]
     """
-    if value is None:
+    if _nothing(value):
         return TableExpectations(None, {}, {}, source)  # no rows to learn from: checks are INCONCLUSIVE
     frame = as_table(value, where=source)
     names = list(columns) if columns is not None else list(frame.columns)

@@ -29,6 +29,7 @@ from typing import Any
 
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetChecksDefinition,
     AssetCheckSeverity,
@@ -52,6 +53,7 @@ from dagster import (
     build_output_context,
 )
 
+from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.errors import ConfigError, DataError
 from drift_sentinel.table_checks import (
@@ -65,6 +67,7 @@ from drift_sentinel.table_checks import (
     expectations_from_table,
     reference_from_table,
 )
+from drift_sentinel.upstream import default_drift_check_name, default_quality_check_name, parse_upstream
 from drift_sentinel.verdict import Verdict
 from sentinel_assets.metadata import drift_metadata
 
@@ -76,6 +79,7 @@ __all__ = [
     "drift_check_name",
     "quality_check_name",
     "reference_assets",
+    "upstream_check_keys",
 ]
 
 REFERENCE_TAG = "sentinel"
@@ -274,12 +278,12 @@ def _severity(verdict: Verdict) -> AssetCheckSeverity:
 
 def drift_check_name(key: AssetKey, name: str | None = None) -> str:
     """``<asset>_shows_no_drift`` unless a name is given."""
-    return name or f"{key.path[-1]}_shows_no_drift"
+    return name or default_drift_check_name(key.path[-1])
 
 
 def quality_check_name(key: AssetKey, name: str | None = None) -> str:
     """``<asset>_passes_data_quality`` unless a name is given."""
-    return name or f"{key.path[-1]}_passes_data_quality"
+    return name or default_quality_check_name(key.path[-1])
 
 
 def _drift_result(outcome: TableDriftCheck, where: str, reference: TableReference) -> AssetCheckResult:
@@ -573,4 +577,13 @@ def build_quality_checks(
         return _quality_result(check_table_quality(value, learned, where=where), where)
 
     out.append(learned_quality_check)
+    return out
+
+
+def upstream_check_keys(spec: ModelSpec) -> list[AssetCheckKey]:
+    """The checks on a model's declared ``upstream_assets`` (default: each asset's drift check)."""
+    out = []
+    for entry in spec.upstream_assets:
+        upstream = parse_upstream(entry)
+        out.append(AssetCheckKey(AssetKey(list(upstream.asset)), upstream.check))
     return out
