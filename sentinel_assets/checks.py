@@ -1,12 +1,13 @@
 """Drift and data-quality checks for any team's own Dagster assets: the public factory.
 
-A team adds Drift Sentinel's detectors to its own pipeline in its own ``definitions.py``::
+A team adds Drift Sentinel's detectors to its own pipeline in its own ``definitions.py`` (docs/checks.md)::
 
-    from sentinel_assets.checks import FixedPartition, Trailing, build_drift_checks, build_quality_checks
+    from sentinel_assets.checks import Trailing, build_drift_checks, build_quality_checks, reference_assets
 
-    drift = build_drift_checks(transaction_features, reference=Trailing(7), features=["amount", "country"])
-    quality = build_quality_checks(transaction_features, learn_from=FixedPartition("2024-10-01"))
-    defs = Definitions(assets=[raw, transaction_features, training_set, *drift, *quality])
+    drift = build_drift_checks(transaction_features, reference=Trailing(3), features=["amount", "country"])
+    quality = build_quality_checks(transaction_features, learn_from=Trailing(7))
+    pipeline = define_asset_job("pipeline", selection=AssetSelection.all() - reference_assets())
+    defs = Definitions(assets=[raw, transaction_features, training_set, *drift, *quality], jobs=[pipeline])
 
 Each factory returns a small *reference asset* (the profile or the learned expectations, computed once per
 reference and stored by the IO manager) and an *asset check* on the user's asset. The check loads the checked

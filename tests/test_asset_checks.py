@@ -1,7 +1,10 @@
 """The public asset-check factory on small pipelines of a user's own: references, bad input, blocking."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name, used as parameters)
+import io
 from pathlib import Path
 
+import boto3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,6 +23,7 @@ from dagster._core.errors import DagsterInvalidDefinitionError
 
 from drift_sentinel.errors import ConfigError
 from sentinel_assets.checks import FixedPartition, Trailing, build_drift_checks, build_quality_checks
+from tests.support.fixtures import moto_endpoint, s3_credentials, unique_name  # noqa: F401
 
 FEATURES = {"amount": "numeric", "country": "categorical"}
 
@@ -247,3 +251,36 @@ def test_quality_checks_given_and_learned(tmp_path: Path) -> None:
     result = _run(assets, tmp_path / "clean", instance, selection=[scored.key, report.key])
     assert _evaluation(result, "scored_passes_data_quality").passed
     assert "features/report" in _materialized(result)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_s3_reference_on_a_real_s3_server_and_a_missing_reference_file(
+    tmp_path: Path, moto_endpoint: str, s3_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Parquet reference on moto_server; a reference file that does not exist fails the check, naming the file."""
+    monkeypatch.setenv("S3_ENDPOINT_URL", moto_endpoint)
+    bucket = unique_name("checks")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket=bucket)
+    body = io.BytesIO()
+    _frame(8).to_parquet(body)
+    s3.put_object(Bucket=bucket, Key="ref/snapshot.parquet", Body=body.getvalue())
+    outcomes = {}
+    for uri in (f"s3://{bucket}/ref/snapshot.parquet", f"s3://{bucket}/ref/missing.parquet"):
+        _, scored, report = _pipeline(_frame(9, shift=5.0))
+        checks = build_drift_checks(scored, reference=uri, features=FEATURES)
+        instance = DagsterInstance.ephemeral()
+        assert _run(
+            [scored, report, *checks], tmp_path / uri[-12:], instance, selection=[checks[0].key]
+        ).success
+        result = _run(
+            [scored, report, *checks], tmp_path / uri[-12:], instance, selection=[scored.key, report.key]
+        )
+        evaluation = _evaluation(result, "scored_shows_no_drift")
+        outcomes[uri] = (_meta(evaluation)["verdict"], evaluation.description)
+        assert "features/report" not in _materialized(result)
+    verdict, description = outcomes[f"s3://{bucket}/ref/snapshot.parquet"]
+    assert verdict == "FAILED" and description.endswith("FAILED: amount")
+    verdict, description = outcomes[f"s3://{bucket}/ref/missing.parquet"]
+    assert verdict == "ERROR" and "missing.parquet" in description and "unusable reference" in description
