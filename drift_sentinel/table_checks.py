@@ -164,8 +164,8 @@ def reference_from_table(
     ({'x': 'numeric'}, 2)
     """
     if _nothing(value):  # nothing to load (no previous partition): every check against it is INCONCLUSIVE
-        kinds = {n: k for n, k in _declared(features).items() if k is not None}
-        return TableReference(None, kinds, {}, source)
+        known = {n: k for n, k in _declared(features).items() if k is not None}
+        return TableReference(None, known, {}, source)
     frame = as_table(value, where=source)
     declared = _declared(features)
     if features is None:

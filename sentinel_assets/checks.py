@@ -56,6 +56,7 @@ from dagster import (
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection.config import DetectionConfig
+from drift_sentinel.detection.profile import as_config
 from drift_sentinel.errors import ConfigError, DataError
 from drift_sentinel.table_checks import (
     TableDriftCheck,
@@ -342,7 +343,7 @@ def _reference_asset(
     reference: ReferenceLike,
     *,
     key: AssetKey,
-    build: Any,
+    build: Callable[[object, str], TableReference | TableExpectations],
     description: str,
     io_manager_key: str,
 ) -> AssetsDefinition:
@@ -437,7 +438,7 @@ def build_drift_checks(
     target = _target(asset, partitions_def)
     check_name = drift_check_name(target.key, name)
     ref_key = AssetKey([*target.key.path[:-1], f"{check_name}_reference"])
-    cfg = DetectionConfig.model_validate(dict(config)) if isinstance(config, Mapping) else config
+    cfg = as_config(config)  # a malformed config is a ConfigError here, when the definitions load
 
     def build(value: object, source: str) -> TableReference:
         if isinstance(value, DataError):

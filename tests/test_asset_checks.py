@@ -159,6 +159,8 @@ def test_self_references_need_a_partitioned_asset_and_a_known_partition() -> Non
         Trailing(0)
     with pytest.raises(ConfigError, match="exactly one"):
         build_quality_checks(scored)
+    with pytest.raises(ConfigError, match="unknown algorithm"):
+        build_drift_checks(scored, reference="training/snapshot", config={"algorithms": ["nope"]})
 
 
 BAD_INPUT = [
