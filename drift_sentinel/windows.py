@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from drift_sentinel.errors import DataError
+from drift_sentinel.errors import DataError, ExternalServiceError, SentinelError
 
 _DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _LOG = logging.getLogger(__name__)
@@ -82,6 +82,16 @@ def read_table(uri: str, *, columns: Sequence[str] | None = None) -> pd.DataFram
     """Read a whole Parquet or CSV file (local or ``s3://``); errors name the file and column."""
     fs, path = filesystem(uri)
     return _read_file(fs, path, columns=columns, filter_=None)
+
+
+_NETWORK = ("NETWORK_CONNECTION", "curlCode", "Could not connect", "Connection refused", "timed out")
+
+
+def _read_error(path: str, fmt: str, exc: Exception) -> SentinelError:
+    """An unreachable object store is an :class:`ExternalServiceError` (exit 6), anything else bad data."""
+    if any(marker in str(exc) for marker in _NETWORK):
+        return ExternalServiceError(f"{path}: object store unreachable: {exc}")
+    return DataError(f"{path}: cannot read as {fmt}: {exc}")
 
 
 def _decode(value: object) -> object:
@@ -145,7 +155,7 @@ def _read_dataset(
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
+        raise _read_error(path, fmt, exc) from None
     if columns is not None:
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
@@ -153,7 +163,7 @@ def _read_dataset(
     try:
         table = dataset.to_table(columns=list(columns) if columns is not None else None, filter=filter_)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
+        raise _read_error(path, fmt, exc) from None
     frame = table.to_pandas()
     if fmt != "csv":
         return frame

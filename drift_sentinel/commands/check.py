@@ -2,7 +2,7 @@
 
 Exit status: 0 no drift, 1 drift, 2 inconclusive; bad input raises :class:`DataError` (3) or
 :class:`ConfigError` (4), which the CLI prints as one line naming the file or column — for a ``--config``
-file, its line and field (``detection.yaml: line 4: thresholds.*.alpha: -0.05 is outside (0, 1)``).
+file, its line and field (``detection.yaml: line 4: thresholds.*.alpha: must be in (0, 1), got -0.05``).
 Notes that do not change the answer (a CSV that was not UTF-8 and how it was decoded) go to stderr as
 ``drift-sentinel check: note: …`` lines.
 """
