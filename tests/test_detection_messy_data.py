@@ -12,7 +12,7 @@ import pytest
 
 from drift_sentinel import Verdict, detect_drift
 from drift_sentinel.detection import profile_reference
-from drift_sentinel.detection.profile import infer_kind, mean_std, unparseable
+from drift_sentinel.detection.profile import feature_kind, mean_std, unparseable
 from drift_sentinel.detection.univariate import wasserstein
 
 N = 4000
@@ -93,12 +93,15 @@ def test_a_profile_keeps_the_reference_kind() -> None:
 
 
 def test_kind_inference_of_text_columns() -> None:
-    assert infer_kind(pd.Series(["1.5", "2", "3e4"] * 10 + ["N/A?"])) == "numeric"
-    assert infer_kind(pd.Series(["1", "2", "x", "y"] * 10)) == "categorical"  # half text
-    assert infer_kind(pd.Series([True, False, None], dtype=object)) == "categorical"
-    assert infer_kind(pd.Series(["2026-10-01T08:00:00Z", "2026-10-02 09:30"] * 5)) is None
-    assert infer_kind(pd.Series(["10/01/2026", "10/02/2026"])) is None
-    assert infer_kind(pd.Series(["March", "April"])) == "categorical"
+    import datetime as dt
+
+    assert feature_kind(pd.Series([dt.date(2026, 10, 1), None, dt.date(2026, 10, 2)])) is None
+    assert feature_kind(pd.Series(["1.5", "2", "3e4"] * 10 + ["N/A?"])) == "numeric"
+    assert feature_kind(pd.Series(["1", "2", "x", "y"] * 10)) == "categorical"  # half text
+    assert feature_kind(pd.Series([True, False, None], dtype=object)) == "categorical"
+    assert feature_kind(pd.Series(["2026-10-01T08:00:00Z", "2026-10-02 09:30"] * 5)) is None
+    assert feature_kind(pd.Series(["10/01/2026", "10/02/2026"])) is None
+    assert feature_kind(pd.Series(["March", "April"])) == "categorical"
     assert unparseable(pd.Series([1.0, 2.0])) == (0, ())
     assert unparseable(pd.Series(["1", None, "x", "x", "y"])) == (3, ("x", "y"))
 

@@ -46,7 +46,7 @@ from drift_sentinel.detection.profile import (
     ReferenceProfile,
     as_config,
     category_counts,
-    infer_kind,
+    feature_kind,
     mean_std,
     profile_column,
     robust_scale,
@@ -242,7 +242,7 @@ class _Engine:
             return self.profile.features[name].kind
         for frame in (self.reference, self.current):
             if name in frame.columns and (frame is self.current or frame[name].notna().any()):
-                return infer_kind(frame[name])
+                return feature_kind(frame[name])
         return "numeric"
 
     def feature_kinds(self) -> dict[str, str | None]:

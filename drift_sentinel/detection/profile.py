@@ -33,6 +33,7 @@ __all__ = [
     "ReferenceProfile",
     "as_config",
     "category_counts",
+    "feature_kind",
     "infer_kind",
     "mean_std",
     "numeric_values",
@@ -64,17 +65,12 @@ def as_config(config: DetectionConfig | Mapping[str, Any] | None) -> DetectionCo
 
 
 def infer_kind(series: pd.Series) -> str | None:
-    """``"numeric"``, ``"categorical"``, or ``None`` for datetimes and timedeltas (not a feature).
-
-    Numeric dtypes are numeric; booleans and categories are categorical. A text (object) column is numeric
-    when at least 90% of its values are numbers — the rest (``"N/A?"``) then count as missing instead of
-    turning every number into its own category — and ``None`` when nearly all of them look like dates
-    (``2026-10-01``, ``10/01/2026 08:00``). Declare a column's kind to override this.
+    """The kind a column's dtype says: ``"numeric"`` for numeric dtypes, ``"categorical"`` for
+    strings/categories/booleans, ``None`` for datetimes and timedeltas (not a feature).
+    :func:`feature_kind` also looks at the values of text columns.
 
     >>> infer_kind(pd.Series([1.5])), infer_kind(pd.Series(["a"])), infer_kind(pd.Series([True]))
     ('numeric', 'categorical', 'categorical')
-    >>> infer_kind(pd.Series(["0.5", "1.25", "N/A?"] + ["2"] * 30)), infer_kind(pd.Series(["2026-10-01"]))
-    ('numeric', None)
     """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
@@ -83,22 +79,40 @@ def infer_kind(series: pd.Series) -> str | None:
         return None
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
+    return "categorical"
+
+
+def feature_kind(series: pd.Series) -> str | None:
+    """A column's kind as a feature: :func:`infer_kind`, and for a text (object) column its values decide.
+
+    Text whose values are at least 90% numbers is numeric — the rest (``"N/A?"``) then count as missing
+    instead of turning every number into its own category — and text that nearly all looks like dates
+    (``2026-10-01``, ``10/01/2026 08:00``, ``datetime.date`` objects) is ``None``, not a feature. Declare a
+    column's kind to override this.
+
+    >>> feature_kind(pd.Series(["0.5", "1.25", "N/A?"] + ["2"] * 30)), feature_kind(pd.Series(["2026-10-01"]))
+    ('numeric', None)
+    >>> feature_kind(pd.Series(["a", "b"])), feature_kind(pd.Series([1.5]))
+    ('categorical', 'numeric')
+    """
+    kind = infer_kind(series)
+    dtype = series.dtype
+    text_dtype = pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    if kind != "categorical" or not text_dtype or isinstance(dtype, pd.CategoricalDtype):
+        return kind
     values = series.dropna()
     if values.empty:
-        return "categorical"
+        return kind
     if len(values) > _KIND_SAMPLE:
         values = values.iloc[:: len(values) // _KIND_SAMPLE + 1]
     if values.map(lambda v: isinstance(v, bool)).any():
-        return "categorical"
+        return kind
     text = values.astype(str)
-    share = float(pd.to_numeric(text, errors="coerce").notna().mean())
-    if share >= NUMERIC_TEXT_SHARE:
+    if float(pd.to_numeric(text, errors="coerce").notna().mean()) >= NUMERIC_TEXT_SHARE:
         return "numeric"
     if float(text.str.match(_DATE_LIKE).mean()) >= NUMERIC_TEXT_SHARE:
         return None
-    return "categorical"
+    return kind
 
 
 def unparseable(series: pd.Series, limit: int = 3) -> tuple[int, tuple[str, ...]]:
@@ -321,7 +335,7 @@ def _feature_kinds(
     if isinstance(features, dict):
         return {name: kind for name, kind in features.items()}
     names = list(features) if features is not None else [c for c in frame.columns if c not in exclude]
-    return {name: (infer_kind(frame[name]) if name in frame.columns else None) for name in names}
+    return {name: (feature_kind(frame[name]) if name in frame.columns else None) for name in names}
 
 
 @dataclass(frozen=True, eq=False)
@@ -373,7 +387,7 @@ def profile_reference(
     kinds = _feature_kinds(reference, cfg, exclude)
     for name in columns:
         if name in reference.columns and name not in kinds:
-            kinds[name] = infer_kind(reference[name])
+            kinds[name] = feature_kind(reference[name])
     feats: dict[str, FeatureProfile] = {}
     for name, kind in kinds.items():
         if kind is None or name not in reference.columns:
