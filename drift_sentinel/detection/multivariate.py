@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from drift_sentinel.detection.profile import category_text, infer_kind
 from drift_sentinel.detection.results import MultivariateDrift
 from drift_sentinel.verdict import Verdict
 
@@ -52,6 +53,8 @@ def _design(
             cols.append(_with_missing_indicator(arr))
             cat_mask.append(False)
             continue
+        if both.dtype == object:  # bytes and text of one category are one category
+            both = both.map(lambda v: category_text(v) if isinstance(v, bytes) else v)
         as_str = both.astype("string")
         ref_freq = as_str.iloc[: len(ref)].value_counts(normalize=True)
         if ref_freq.size + as_str.iloc[len(ref) :].nunique() <= _MAX_CODES:
@@ -140,8 +143,6 @@ class DomainClassifier:
     def test(self, current: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> MultivariateDrift:
         if self._reference is None:
             raise ValueError("call fit(reference) before test(current)")
-        from drift_sentinel.detection.profile import infer_kind
-
         if kinds is None:
             kinds = {
                 c: k

@@ -33,6 +33,7 @@ __all__ = [
     "ReferenceProfile",
     "as_config",
     "category_counts",
+    "category_text",
     "feature_kind",
     "infer_kind",
     "mean_std",
@@ -211,7 +212,7 @@ def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
         n_missing = int(counts[missing].sum()) if missing.any() else 0
         counts = counts[~missing] if missing.any() else counts
     if counts.index.inferred_type != "string":
-        counts.index = counts.index.map(_text)
+        counts.index = counts.index.map(category_text)
         if not counts.index.is_unique:
             counts = counts.groupby(level=0, sort=False).sum()
     return counts.astype(np.int64), n_missing
@@ -242,7 +243,7 @@ def robust_scale(sorted_values: np.ndarray, std: float) -> tuple[float, float] |
     return None
 
 
-def _text(value: Any) -> str:
+def category_text(value: Any) -> str:
     """A category as text; bytes are decoded (UTF-8, else Windows-1252) so ``b"caf\xe9"`` and ``"café"``
     are one category, never a bytes-versus-string mismatch."""
     if isinstance(value, bytes):
