@@ -31,6 +31,7 @@ def _signals(start: str, n: int, seed: int) -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow  # PyOD's first fit in a process takes seconds
 def test_a_latency_spike_is_found_and_stored_in_the_long_table() -> None:
     history = _signals("2026-10-09", 288, seed=1)  # one day: too little for Prophet
     window = _signals("2026-10-10", 288, seed=2)
