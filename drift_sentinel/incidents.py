@@ -1,10 +1,11 @@
-"""Incident identity: the key every remediation is idempotent on.
+"""Incident identity and lifecycle: the key every remediation is idempotent on, and how incidents open and continue.
 
 An incident is one episode of confirmed drift of one model: it opens in the first drifted window and continues
 through every following window that is drifted too (hourly windows of one ongoing shift are one incident, not
 twenty-four). Its id is derived from the model and the opening window only, so re-materializing a window (a re-run,
 a backfill) names the same incident, and the sensor's run key ``{incident_id}:{action}`` never launches the same
-action twice.
+action twice. The lifecycle is pure functions of what past windows recorded (the Dagster layer fetches it):
+:func:`assign_incident`, :func:`opening_window`, :func:`incident_onset`, :func:`signal_incident`.
 
 >>> incident_id("fraud-detector-v1", "2026-10-10")
 'inc-fraud-detector-v1-20261010-84ec9cbd'
