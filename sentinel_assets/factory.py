@@ -6,6 +6,7 @@ from dagster import AssetSpec, Definitions, JobDefinition, define_asset_job
 
 from drift_sentinel.config import ModelSpec
 from sensors.remediation import build_remediation_sensor
+from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.keys import asset_key, asset_selection
 from sentinel_assets.partitions import window_partitions
@@ -84,5 +85,10 @@ def build_model_defs(
     return Definitions(
         assets=[*assets, audit_log],
         jobs=jobs,
-        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)],
+        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)]
+        + (
+            [build_upstream_check_sensor(spec, remediation_jobs, running=auto_remediation)]
+            if spec.upstream_assets
+            else []
+        ),
     )

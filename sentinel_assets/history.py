@@ -12,7 +12,8 @@ The functions take the instance and an asset key (:mod:`sentinel_assets.keys`):
 - :func:`latest_per_partition` — the newest materialization of every partition (every page of the log);
 - :func:`materializations_after` — materializations after a storage id, oldest first (a sensor's cursor);
 - :func:`materialized_partitions` — the partition keys that have a materialization;
-- :func:`last_check_evaluation` — the latest evaluation of an asset check for a partition;
+- :func:`last_check_evaluation` — the latest execution of an asset check for a partition;
+- :func:`check_evaluations` — the newest executions of an asset check over every partition;
 - :func:`runs_tagged` — the runs carrying some tags (:class:`Run`), newest first.
 """
 
@@ -22,7 +23,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster import AssetCheckKey, AssetKey, AssetRecordsFilter, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+)
 
 # Why private: Dagster exports no public name for the tags that carry an asset's code version and data
 # version on its materializations (``dagster/code_version``, ``dagster/data_version``,
@@ -79,10 +88,16 @@ class Materialization:
 
 @dataclass(frozen=True)
 class CheckEvaluation:
-    """The latest evaluation of an asset check: whether it failed and its description."""
+    """One execution of an asset check: whether it failed, its evaluation (when it has one), where and when."""
 
     failed: bool
     description: str = ""
+    passed: bool | None = None
+    severity: AssetCheckSeverity | None = None
+    id: int = 0
+    partition: str | None = None
+    run_id: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _plain(record: Any) -> Materialization:
@@ -149,18 +164,34 @@ def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str
     return set(instance.get_materialized_partitions(key))
 
 
+def _evaluation(record: Any) -> CheckEvaluation:
+    evaluation = record.event.asset_check_evaluation if record.event else None
+    return CheckEvaluation(
+        failed=record.status == AssetCheckExecutionRecordStatus.FAILED,
+        description=(evaluation.description or "") if evaluation is not None else "",
+        passed=evaluation.passed if evaluation is not None else None,
+        severity=evaluation.severity if evaluation is not None else None,
+        id=int(record.id),
+        partition=record.partition,
+        run_id=record.run_id,
+        metadata={k: getattr(v, "value", v) for k, v in evaluation.metadata.items()} if evaluation else {},
+    )
+
+
 def last_check_evaluation(
     instance: DagsterInstance, key: AssetCheckKey, partition: str | None
 ) -> CheckEvaluation | None:
-    """The latest evaluation of the check ``key`` for ``partition`` (``None``: unpartitioned), if any."""
+    """The latest execution of the check ``key`` for ``partition`` (``None``: unpartitioned), if any."""
     history = instance.event_log_storage.get_asset_check_execution_history(
         key, limit=1, partition_filter=PartitionKeyFilter(key=partition)
     )
-    if not history:
-        return None
-    evaluation = history[0].event.asset_check_evaluation if history[0].event else None
-    description = (evaluation.description or "") if evaluation is not None else ""
-    return CheckEvaluation(history[0].status == AssetCheckExecutionRecordStatus.FAILED, description)
+    return _evaluation(history[0]) if history else None
+
+
+def check_evaluations(instance: DagsterInstance, key: AssetCheckKey, *, limit: int) -> list[CheckEvaluation]:
+    """The newest ``limit`` executions of the check ``key`` over every partition, newest first."""
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit)
+    return [_evaluation(record) for record in history]
 
 
 @dataclass(frozen=True)

@@ -4,20 +4,23 @@
   (partitioned assets) or against its previous materialization (unpartitioned ones); only declared code
   versions count (Dagster defaults an undeclared one to the run id);
 - data version: a user-provided data version that differs from the previous materialization's;
-- failed checks: the latest evaluation of :data:`INPUT_CHECKS` for this window (or unpartitioned);
+- failed checks: the latest evaluation of :data:`INPUT_CHECKS` for this window (or unpartitioned), and an
+  ERROR-severity failure of a check on a declared upstream asset (``upstream_assets``);
 - model version: ``feature_importance``'s ``model_version`` metadata changed between its last two
   materializations (the champion moved), timed by that materialization.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from dagster import DagsterInstance, TimeWindowPartitionsDefinition
+from dagster import AssetCheckKey, AssetCheckSeverity, DagsterInstance, TimeWindowPartitionsDefinition
 
 from drift_sentinel.analysis import FailedCheck, PipelineChange, PipelineEvidence
 from drift_sentinel.config import ModelSpec
 from sentinel_assets import history
+from sentinel_assets.checks import upstream_check_keys
 from sentinel_assets.keys import asset_key, check_key
 from sentinel_assets.partitions import previous_partition_keys
 
@@ -77,6 +80,7 @@ def pipeline_evidence(
     previous_partition: str | None,
     partitioned: dict[str, bool],
     model_name: str | None = None,
+    upstream_checks: Sequence[AssetCheckKey] = (),
 ) -> PipelineEvidence:
     """What changed in the pipeline for this window (module docstring).
 
@@ -92,6 +96,9 @@ def pipeline_evidence(
         For each upstream asset name in :data:`UPSTREAM`, whether it is partitioned like the windows.
     model_name
         The registered model name, for champion version changes (``feature_importance`` metadata).
+    upstream_checks
+        Checks on other teams' assets the model consumes (``upstream_assets`` in ``sentinel.yaml``); a failed
+        one for this window (same partition key, or unpartitioned) is a failed check on that asset.
     """
     code: list[PipelineChange] = []
     data: list[PipelineChange] = []
@@ -120,6 +127,13 @@ def pipeline_evidence(
         )
         if evaluation is not None and evaluation.failed:
             failed.append(FailedCheck(name, check, None, evaluation.description))
+    for upstream in upstream_checks:
+        found = history.last_check_evaluation(instance, upstream, partition)
+        found = found if found is not None else history.last_check_evaluation(instance, upstream, None)
+        # ERROR only: an INCONCLUSIVE drift check (too little data) is a WARN, not evidence of a change
+        if found is not None and found.passed is False and found.severity == AssetCheckSeverity.ERROR:
+            asset = upstream.asset_key.to_user_string()
+            failed.append(FailedCheck(asset, upstream.name, None, found.description))
     return PipelineEvidence(
         code_version_changes=tuple(code),
         data_version_changes=tuple(data),
@@ -156,4 +170,5 @@ def window_pipeline_evidence(
         previous_partition=previous,
         partitioned=upstream_partitioning(spec),
         model_name=spec.registered_model_name,
+        upstream_checks=upstream_check_keys(spec),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import (
     AssetCheckEvaluation,
+    AssetCheckSeverity,
     AssetMaterialization,
     DagsterInstance,
     DagsterRunStatus,
@@ -109,13 +110,20 @@ def test_last_check_evaluation_per_partition(instance: DagsterInstance) -> None:
                 description=f"{day}: {'ok' if passed else '4% nulls'}",
             )
         )
-    assert history.last_check_evaluation(instance, check, "2026-10-01") == history.CheckEvaluation(
-        True, "2026-10-01: 4% nulls"
+    failed = history.last_check_evaluation(instance, check, "2026-10-01")
+    assert failed is not None and failed.failed and failed.passed is False
+    assert (failed.description, failed.partition, failed.severity) == (
+        "2026-10-01: 4% nulls",
+        "2026-10-01",
+        AssetCheckSeverity.ERROR,
     )
-    assert history.last_check_evaluation(instance, check, "2026-10-02") == history.CheckEvaluation(
-        False, "2026-10-02: ok"
-    )
+    passed = history.last_check_evaluation(instance, check, "2026-10-02")
+    assert passed is not None and not passed.failed and passed.passed is True
+    assert passed.description == "2026-10-02: ok"
     assert history.last_check_evaluation(instance, check, "2026-10-03") is None
+    assert history.last_check_evaluation(instance, check, None) is None  # none was unpartitioned
+    every = history.check_evaluations(instance, check, limit=10)
+    assert [e.partition for e in every] == ["2026-10-02", "2026-10-01"] and every[0].id > every[1].id
 
 
 def test_runs_tagged(instance: DagsterInstance) -> None:
