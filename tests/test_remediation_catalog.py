@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from dagster import DagsterRunStatus
 
-from drift_sentinel.analysis.report import ACTIONS as RCA_ACTIONS
+from drift_sentinel.analysis.rca import ACTIONS as RCA_ACTIONS
 from drift_sentinel.errors import UnknownNameError
 from drift_sentinel.remediation.actions import (
     ACTION_NAMES,
@@ -55,7 +55,7 @@ def test_every_catalog_entry_has_its_dagster_half_and_a_job() -> None:
 
 
 def test_the_rca_policy_can_swap_its_list_for_the_catalog() -> None:
-    """``analysis.report.ACTIONS`` is the same names in the same order as the catalog's ``ACTION_NAMES``."""
+    """``analysis.rca.ACTIONS`` is the same names in the same order as the catalog's ``ACTION_NAMES``."""
     assert ACTION_NAMES == RCA_ACTIONS
 
 

@@ -20,12 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from drift_sentinel.errors import UnknownNameError
-
-if TYPE_CHECKING:
-    from drift_sentinel.remediation.scaling import ScaleBounds
+from drift_sentinel.remediation.bounds import ScaleBounds
 
 _KINDS: dict[str, type[UndoRecord]] = {}
 UNDO_KINDS: Mapping[str, type[UndoRecord]] = MappingProxyType(_KINDS)
@@ -100,8 +98,6 @@ class ScaleUndo(UndoRecord):
 
     @classmethod
     def from_fields(cls, data: Mapping[str, Any]) -> ScaleUndo:
-        from drift_sentinel.remediation.scaling import ScaleBounds  # scaling → safety → actions → here
-
         return cls(model_id=data["model_id"], previous=ScaleBounds.from_dict(data["previous"]))
 
 
