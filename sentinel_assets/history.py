@@ -208,8 +208,10 @@ class Run:
     update_time: float
 
 
-def runs_tagged(instance: DagsterInstance, tags: Mapping[str, str]) -> list[Run]:
-    """Every run carrying all of ``tags``, newest first."""
+def runs_tagged(
+    instance: DagsterInstance, tags: Mapping[str, str | Sequence[str]], *, ascending: bool = False
+) -> list[Run]:
+    """Every run carrying all of ``tags`` (a list value: any of its values), newest first or oldest first."""
     return [
         Run(
             run_id=r.dagster_run.run_id,
@@ -221,5 +223,5 @@ def runs_tagged(instance: DagsterInstance, tags: Mapping[str, str]) -> list[Run]
             end_time=r.end_time,
             update_time=r.update_timestamp.timestamp(),
         )
-        for r in instance.get_run_records(RunsFilter(tags=dict(tags)))
+        for r in instance.get_run_records(RunsFilter(tags=dict(tags)), ascending=ascending)
     ]

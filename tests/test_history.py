@@ -148,3 +148,5 @@ def test_runs_tagged(instance: DagsterInstance) -> None:
     assert [r.run_id for r in history.runs_tagged(instance, {"sentinel/model": "m", "x": "1"})] == [
         second.run_id
     ]
+    oldest_first = history.runs_tagged(instance, {"sentinel/model": ["m", "other"]}, ascending=True)
+    assert [r.run_id for r in oldest_first][:2] == [first.run_id, second.run_id] and len(oldest_first) == 3
