@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drift_sentinel.detection.config import DetectionConfig, FeatureKind
 from drift_sentinel.errors import ConfigError, UnknownModelError
+from drift_sentinel.performance.spec import PerformanceSpec
 from drift_sentinel.safety import SafetyPolicy
 
 DEFAULT_CONFIG = "sentinel.yaml"
@@ -102,6 +103,7 @@ class ModelSpec(_Strict):
     safety: SafetyPolicy = Field(default_factory=SafetyPolicy)
     alerts: AlertRouting = Field(default_factory=AlertRouting)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
 
     @field_validator("id")
     @classmethod

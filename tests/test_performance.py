@@ -275,3 +275,36 @@ def test_a_fully_labelled_window_is_judged_on_its_realized_value() -> None:
     assert report.estimated.verdict is Verdict.FAILED  # the noise reference says ~0.5
     assert report.realized.verdict is Verdict.PASSED and report.realized.labelled_fraction == 1.0
     assert report.verdict is Verdict.PASSED
+
+
+# ------------------------------------------------------------------------------------------------ config
+
+MODEL = """
+models:
+  - id: demo
+    features: [{name: amount, kind: numeric}]
+    window: {cadence: daily, start: 2026-10-01}
+    data: {prediction_log: p, training_snapshot: t.parquet}
+"""
+
+
+def test_config_performance_defaults_and_values() -> None:
+    from drift_sentinel.config import parse_config
+
+    assert parse_config(MODEL).models[0].performance == PerformanceSpec(
+        metric="roc_auc", min=0.85, use_estimate=True
+    )
+    spec = parse_config(
+        MODEL + "    performance: {metric: accuracy, min: 0.9, use_estimate: false}\n"
+    ).models[0]
+    assert spec.performance == PerformanceSpec(metric="accuracy", min=0.9, use_estimate=False)
+
+
+def test_config_rejects_an_unknown_metric_naming_field_and_line() -> None:
+    from drift_sentinel.config import parse_config
+    from drift_sentinel.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"line 7: models\.0\.performance\.metric: Input should be 'accuracy'"
+    ):
+        parse_config(MODEL + "    performance: {metric: mcc, min: 0.9}\n")
