@@ -8,6 +8,7 @@ from drift_sentinel.config import ModelSpec
 from sensors.remediation import build_remediation_sensor
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.partitions import window_partitions
+from sentinel_assets.performance import build_performance_assets
 from sentinel_assets.rca import build_rca_assets
 from sentinel_assets.signals import build_signal_assets
 from sentinel_assets.windows import build_window_assets
@@ -19,6 +20,7 @@ WINDOW_ASSETS = (
     "external_events",
     "signal_anomalies",
     "rca_report",
+    "performance_report",
 )
 BASELINE_ASSETS = ("reference_window", "reference_profile", "feature_importance")
 
@@ -52,6 +54,7 @@ def build_model_defs(
         *build_drift_assets(spec, partitions, reference_partitions),
         *build_signal_assets(spec, partitions),
         *build_rca_assets(spec, partitions),
+        *build_performance_assets(spec, partitions),
     ]
     audit_log = AssetSpec(
         key=AssetKey([prefix, "audit_log"]),

@@ -23,6 +23,7 @@ from drift_sentinel.performance.realized import (
     expected_calibration_error,
     realized_metrics,
 )
+from drift_sentinel.performance.reference import calibration_reference
 from drift_sentinel.performance.report import PerformanceReport, judge_report, performance_report
 from drift_sentinel.performance.spec import ESTIMABLE_METRICS, PerformanceSpec
 
@@ -35,6 +36,7 @@ __all__ = [
     "PerformanceReport",
     "PerformanceSpec",
     "RealizedPerformance",
+    "calibration_reference",
     "estimate_performance",
     "expected_auc_standard_error",
     "expected_calibration_error",
