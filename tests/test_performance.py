@@ -308,3 +308,21 @@ def test_config_rejects_an_unknown_metric_naming_field_and_line() -> None:
         ConfigError, match=r"line 7: models\.0\.performance\.metric: Input should be 'accuracy'"
     ):
         parse_config(MODEL + "    performance: {metric: mcc, min: 0.9}\n")
+
+
+def test_a_served_decision_column_replaces_the_threshold() -> None:
+    """A model that decides at 0.65 and serves that decision: realized and estimated metrics use it."""
+    reference, current = calibrated_log(31, 5000), calibrated_log(32, 3000)
+    for frame in (reference, current):
+        frame["decision"] = (frame["prediction"] >= 0.65).astype(float)
+    realized = realized_metrics(current, predicted_column="decision")
+    assert realized.accuracy == accuracy_score(current["label"].astype(int), current["decision"].astype(int))
+    assert realized.precision == precision_score(
+        current["label"].astype(int), current["decision"].astype(int)
+    )
+    estimated = estimate_performance(reference, current, predicted_column="decision", calibration="none")
+    p = current["prediction"].to_numpy()
+    assert estimated.accuracy.value == pytest.approx(np.where(p >= 0.65, p, 1 - p).mean(), abs=1e-12)
+    bad = estimate_performance(reference, current.assign(decision=0.5), predicted_column="decision")
+    assert bad.verdict is Verdict.INCONCLUSIVE
+    assert "predicted classes in column 'decision' of the window must be 0/1" in bad.reason

@@ -40,3 +40,23 @@ def labels_of(frame: pd.DataFrame, column: str | None, what: str) -> tuple[np.nd
             f"{int(bad.sum())} rows hold other values, e.g. {present[bad][0]!r}"
         )
     return values, ""
+
+
+def predicted_of(
+    frame: pd.DataFrame, scores: np.ndarray, *, threshold: float, column: str | None, what: str
+) -> tuple[np.ndarray | None, str]:
+    """The predicted class per row (1.0/0.0; NaN where the score is missing): ``frame[column]`` when the model
+    serves its decision, else ``score >= threshold``; or ``None`` and why the column cannot be used."""
+    if column is None:
+        return np.where(np.isnan(scores), np.nan, (scores >= threshold).astype(float)), ""
+    if column not in frame.columns:
+        return None, f"no predicted classes: {what} has no column {column!r}"
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    scored = ~np.isnan(scores)
+    bad = scored & ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        return (
+            None,
+            f"predicted classes in column {column!r} of {what} must be 0/1: {int(bad.sum())} scored rows are not",
+        )
+    return np.where(scored, values, np.nan), ""

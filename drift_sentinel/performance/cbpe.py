@@ -9,8 +9,9 @@ probability estimates"):
    (stratified, 70/30) and calibration is kept only when the isotonic map lowers the mean expected calibration
    error on the held-out parts; otherwise the raw scores are taken as probabilities.
 2. **Expected confusion matrix.** For a window of ``n`` rows with calibrated probabilities ``p`` and predicted
-   classes ``ŷ = score >= threshold``: ``TP = Σ p·ŷ``, ``FP = Σ (1-p)·ŷ``, ``FN = Σ p·(1-ŷ)``,
-   ``TN = Σ (1-p)·(1-ŷ)``; accuracy, precision, recall and F1 are computed from these expectations.
+   classes ``ŷ`` (``score >= threshold``, or the model's served decision): ``TP = Σ p·ŷ``,
+   ``FP = Σ (1-p)·ŷ``, ``FN = Σ p·(1-ŷ)``, ``TN = Σ (1-p)·(1-ŷ)``; accuracy, precision, recall and F1 are
+   computed from these expectations.
 3. **ROC AUC** from the expected TPR and FPR at every distinct *raw* score threshold
    (``TPR(t) = Σ_{s>=t} p / Σ p``, ``FPR(t) = Σ_{s>=t} (1-p) / Σ (1-p)``), integrated by the trapezoid rule —
    the expectation of the curve the realized ROC AUC traces on the same scores (ties count half). NannyML
@@ -52,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from drift_sentinel.performance._inputs import labels_of, scores_of
+from drift_sentinel.performance._inputs import labels_of, predicted_of, scores_of
 from drift_sentinel.performance.realized import expected_calibration_error, judge
 from drift_sentinel.performance.spec import ESTIMABLE_METRICS, PerformanceSpec
 from drift_sentinel.verdict import Verdict
@@ -231,6 +232,8 @@ class CBPE:
         Probability of the positive class; 0/1 label (NaN rows of the reference are skipped).
     threshold
         Decision threshold of the monitored model: the predicted class is ``score >= threshold``.
+    predicted_column
+        The model's served class decision (0/1), when it has one; it replaces ``threshold``.
     calibration
         ``"auto"`` (isotonic only where it helps on held-out splits, as NannyML), ``"isotonic"`` or ``"none"``.
     confidence
@@ -247,6 +250,7 @@ class CBPE:
         score_column: str = "prediction",
         label_column: str = "label",
         threshold: float = 0.5,
+        predicted_column: str | None = None,
         calibration: Calibration = "auto",
         confidence: float = 0.99,
         min_samples: int = 100,
@@ -262,6 +266,7 @@ class CBPE:
             raise ValueError(f"min_samples must be >= 1, got {min_samples!r}")
         self.score_column, self.label_column = score_column, label_column
         self.threshold, self.calibration = threshold, calibration
+        self.predicted_column = predicted_column
         self.confidence, self.min_samples, self.seed = confidence, min_samples, seed
         self._reference: _Reference | None = None
         self._problem = "not fitted: call fit(reference) first"
@@ -273,6 +278,12 @@ class CBPE:
         labels, label_problem = labels_of(reference, self.label_column, "the reference")
         if scores is None or labels is None:
             self._problem = problem or label_problem
+            return self
+        decided, problem = predicted_of(
+            reference, scores, threshold=self.threshold, column=self.predicted_column, what="the reference"
+        )
+        if decided is None:
+            self._problem = problem
             return self
         keep = ~np.isnan(scores) & ~np.isnan(labels)
         s, y = scores[keep], labels[keep].astype(int)
@@ -288,7 +299,7 @@ class CBPE:
         use = self.calibration == "isotonic" or (
             self.calibration == "auto" and _calibration_helps(s, y, self.seed)
         )
-        predicted = (s >= self.threshold).astype(float)
+        predicted = decided[keep]
         tp = predicted * y
         components = {
             "accuracy": ((predicted == y).astype(float), np.ones(len(y))),
@@ -320,18 +331,22 @@ class CBPE:
         scores, problem = scores_of(current, self.score_column, "the window")
         if scores is None:
             return self._inconclusive(n_all, n_all, ref.n, problem)
-        s = scores[~np.isnan(scores)]
+        decided, problem = predicted_of(
+            current, scores, threshold=self.threshold, column=self.predicted_column, what="the window"
+        )
+        if decided is None:
+            return self._inconclusive(n_all, 0, ref.n, problem)
+        s, predicted = scores[~np.isnan(scores)], decided[~np.isnan(scores)]
         n, missing = len(s), n_all - len(s)
         if n < self.min_samples:
             return self._inconclusive(
                 n, missing, ref.n, f"too few scored rows in the window: {n} < min_samples {self.min_samples}"
             )
         p = np.clip(ref.calibrate(s), 0.0, 1.0)
-        predicted = (s >= self.threshold).astype(float)
         tp, fp = float(np.sum(p * predicted)), float(np.sum((1 - p) * predicted))
         fn, tn = float(np.sum(p * (1 - predicted))), float(np.sum((1 - p) * (1 - predicted)))
         z = _z(self.confidence)
-        no_predicted = f"no row predicted positive (score >= {self.threshold})"
+        no_predicted = "no row predicted positive"
         values: dict[str, tuple[float | None, str]] = {
             "accuracy": ((tp + tn) / n, ""),
             "precision": (tp / (tp + fp), "") if tp + fp > 0 else (None, no_predicted),
@@ -405,6 +420,7 @@ def estimate_performance(
     score_column: str = "prediction",
     label_column: str = "label",
     threshold: float = 0.5,
+    predicted_column: str | None = None,
     calibration: Calibration = "auto",
     confidence: float = 0.99,
     min_samples: int = 100,
@@ -421,6 +437,7 @@ def estimate_performance(
         score_column=score_column,
         label_column=label_column,
         threshold=threshold,
+        predicted_column=predicted_column,
         calibration=calibration,
         confidence=confidence,
         min_samples=min_samples,

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drift_sentinel.performance._inputs import labels_of, scores_of
+from drift_sentinel.performance._inputs import labels_of, predicted_of, scores_of
 from drift_sentinel.performance.spec import PerformanceSpec
 from drift_sentinel.verdict import Verdict
 
@@ -126,6 +126,7 @@ def realized_metrics(
     score_column: str = "prediction",
     label_column: str | None = "label",
     threshold: float = 0.5,
+    predicted_column: str | None = None,
     min_samples: int = 100,
     requirement: PerformanceSpec | None = None,
 ) -> RealizedPerformance:
@@ -140,6 +141,8 @@ def realized_metrics(
         The columns.
     threshold
         Decision threshold: the predicted class is ``score >= threshold``.
+    predicted_column
+        The model's served class decision (0/1), when it has one; it replaces ``threshold``.
     min_samples
         Fewest labelled rows to score; fewer gives an INCONCLUSIVE result saying so.
     requirement
@@ -166,6 +169,11 @@ def realized_metrics(
     labels, problem = labels_of(frame, label_column, "the window")
     if labels is None:
         return _inconclusive(n_rows, 0, threshold, min_samples, problem)
+    decided, problem = predicted_of(
+        frame, scores, threshold=threshold, column=predicted_column, what="the window"
+    )
+    if decided is None:
+        return _inconclusive(n_rows, 0, threshold, min_samples, problem)
     keep = ~np.isnan(labels) & ~np.isnan(scores)
     y, s = labels[keep].astype(int), scores[keep]
     n_labelled = int(keep.sum())
@@ -177,13 +185,13 @@ def realized_metrics(
             min_samples,
             f"too few labelled rows: {n_labelled} < min_samples {min_samples} (labels arrive late)",
         )
-    predicted = (s >= threshold).astype(int)
+    predicted = decided[keep].astype(int)
     reasons: dict[str, str] = {}
     single = len(np.unique(y)) < 2
     if single:
         reasons["roc_auc"] = f"labelled rows have a single class ({int(y[0])}) in column {label_column!r}"
     if predicted.sum() == 0:
-        reasons["precision"] = f"no row predicted positive (score >= {threshold})"
+        reasons["precision"] = "no row predicted positive"
     if y.sum() == 0:
         reasons["recall"] = f"no positive label among {n_labelled} labelled rows"
     if predicted.sum() == 0 and y.sum() == 0:
