@@ -11,6 +11,7 @@ from drift_sentinel.performance import (
     CBPE,
     PerformanceSpec,
     estimate_performance,
+    expected_auc_standard_error,
     expected_calibration_error,
     expected_roc_auc,
     performance_report,
@@ -120,6 +121,7 @@ def test_expected_roc_auc_is_the_pairwise_expectation() -> None:
     assert expected_roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_estimates_cover_the_realized_values_on_calibrated_windows() -> None:
     """Over 100 windows of 800 rows the 99% intervals hold the realized accuracy and ROC AUC >= 95% of the time."""
     estimator = CBPE(calibration="isotonic").fit(calibrated_log(10, 10000))
@@ -326,3 +328,15 @@ def test_a_served_decision_column_replaces_the_threshold() -> None:
     bad = estimate_performance(reference, current.assign(decision=0.5), predicted_column="decision")
     assert bad.verdict is Verdict.INCONCLUSIVE
     assert "predicted classes in column 'decision' of the window must be 0/1" in bad.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [0.6, 4.0])
+def test_roc_auc_standard_error_matches_the_spread_of_realized_auc(shape: float) -> None:
+    """DeLong's variance under the window's probabilities vs the spread of realized ROC AUC over 200 windows."""
+    realized = [
+        roc_auc_score(w["label"], w["prediction"])
+        for w in (calibrated_log(2000 + seed, 2000, a=shape, b=shape) for seed in range(200))
+    ]
+    p = calibrated_log(1, 2000, a=shape, b=shape)["prediction"].to_numpy()
+    assert expected_auc_standard_error(p, p) == pytest.approx(np.std(realized), rel=0.15)
