@@ -6,6 +6,7 @@ reference), else the champion's scores on it (a training snapshot). The asset re
 that window's ``current_window`` is updated (late labels), through its automation condition.
 """
 
+from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
@@ -25,7 +26,7 @@ from dagster import (
 )
 
 from drift_sentinel.config import ModelSpec
-from drift_sentinel.performance import PerformanceReport, calibration_reference, performance_report
+from drift_sentinel.performance import CBPE, PerformanceReport, calibration_reference, performance_report
 from drift_sentinel.verdict import Verdict
 from resources.model_registry import ModelRegistryResource
 
@@ -74,12 +75,42 @@ def performance_metadata(report: PerformanceReport) -> dict[str, Any]:
     return out
 
 
-def _champion(spec: ModelSpec, registry: ModelRegistryResource) -> tuple[Any | None, str | None]:
-    """The champion model and its version, or ``(None, None)`` when there is none."""
-    champion = registry.champion(spec.registered_model_name, alias=spec.registry.champion_alias)
-    if champion is None:
-        return None, None
-    return registry.load_model(spec.registered_model_name, champion.version), champion.version
+# CBPE fitted per (model, champion version, reference content): a backfill over many windows in one process loads
+# and runs the champion on a training-snapshot reference once, not once per window
+_FITTED: OrderedDict[tuple[str, str | None, int], tuple[CBPE, str]] = OrderedDict()
+_FITTED_MAX = 8
+
+
+def fitted_estimator(
+    spec: ModelSpec, registry: ModelRegistryResource, reference_window: pd.DataFrame
+) -> tuple[CBPE, str, str | None]:
+    """The CBPE for this reference, where its scores came from, and the champion version that scored it."""
+    version = None
+    if spec.prediction_column not in reference_window.columns:
+        champion = registry.champion(spec.registered_model_name, alias=spec.registry.champion_alias)
+        version = champion.version if champion is not None else None
+    fingerprint = int(pd.util.hash_pandas_object(reference_window, index=False).sum())
+    key = (spec.id, version, fingerprint)
+    if key not in _FITTED:
+        model = registry.load_model(spec.registered_model_name, version) if version is not None else None
+        reference, source = calibration_reference(
+            reference_window,
+            score_column=spec.prediction_column,
+            model=model,
+            features=[f.name for f in spec.features],
+            categorical=[f.name for f in spec.features if f.kind == "categorical"],
+            model_label=f"champion v{version}",
+        )
+        estimator = CBPE(
+            score_column=spec.prediction_column,
+            label_column=spec.label_column or "label",
+            min_samples=spec.performance.min_samples,
+        ).fit(reference)
+        _FITTED[key] = (estimator, source)
+        while len(_FITTED) > _FITTED_MAX:
+            _FITTED.popitem(last=False)
+    estimator, source = _FITTED[key]
+    return estimator, source, version
 
 
 def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) -> list[AssetsDefinition]:
@@ -87,7 +118,6 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
     prefix = spec.asset_prefix
     key = AssetKey([prefix, "performance_report"])
     reference_key = AssetKey([prefix, "reference_window"])
-    categorical = [f.name for f in spec.features if f.kind == "categorical"]
 
     @asset(
         key=key,
@@ -110,22 +140,14 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
         current_window: pd.DataFrame,
         reference_window: pd.DataFrame,
     ):
-        has_scores = spec.prediction_column in reference_window.columns
-        model, version = (None, None) if has_scores else _champion(spec, model_registry)
-        reference, source = calibration_reference(
-            reference_window,
-            score_column=spec.prediction_column,
-            model=model,
-            features=[f.name for f in spec.features],
-            categorical=categorical,
-            model_label=f"champion v{version}",
-        )
+        estimator, source, version = fitted_estimator(spec, model_registry, reference_window)
         report = performance_report(
             current_window,
-            reference,
+            reference_window,
             requirement=spec.performance,
             score_column=spec.prediction_column,
             label_column=spec.label_column,
+            estimator=estimator,
         )
         payload = {
             **report.to_dict(),

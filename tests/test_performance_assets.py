@@ -116,3 +116,26 @@ def test_without_a_champion_the_estimate_is_inconclusive_and_nothing_raises(tmp_
         "none: the reference has no column 'prediction' and no champion"
     )
     assert meta["verdict"] == "PASSED"  # the realized accuracy is conclusive
+
+
+def test_late_labels_rerun_that_window_but_a_new_reference_does_not(project) -> None:
+    """The automation condition: an updated current_window partition (late labels) asks for its report again."""
+    from dagster import evaluate_automation_conditions
+
+    _, defs, instance = project
+    _window(defs, instance, "2026-10-04")
+    key = AssetKey([PREFIX, "performance_report"])
+    selection = AssetSelection.assets(key)
+    first = evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=selection)
+    assert first.total_requested == 0
+    _run(defs, instance, ["current_window"], "2026-10-04")  # the window again: its labels arrived
+    late = evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=selection, cursor=first.cursor
+    )
+    assert late.get_requested_partitions(key) == {"2026-10-04"}
+    _window(defs, instance, "2026-10-04")  # handled: the report is materialized again
+    _run(defs, instance, ["reference_window"], None)  # a new reference does not re-run every window
+    after = evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=selection, cursor=late.cursor
+    )
+    assert after.total_requested == 0
