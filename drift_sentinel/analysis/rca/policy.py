@@ -23,15 +23,10 @@ from typing import Any
 from drift_sentinel.analysis.rca.drifted import DriftedFeature
 from drift_sentinel.analysis.rca.model import Candidate, FeatureAttribution, Recommendation, RootCause
 from drift_sentinel.analysis.temporal import PatternMatch
+from drift_sentinel.remediation.actions import ACTION_NAMES
 
-ACTIONS: tuple[str, ...] = (
-    "retrain_model",
-    "rollback_model",
-    "scale_resources",
-    "update_thresholds",
-    "notify_team",
-)
-"""The remediation actions a report can recommend (one name per remediation job)."""
+ACTIONS: tuple[str, ...] = ACTION_NAMES
+"""The remediation actions a report can recommend: the action catalog's names (one per remediation job)."""
 
 
 def recommend_action(
