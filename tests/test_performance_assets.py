@@ -139,3 +139,23 @@ def test_late_labels_rerun_that_window_but_a_new_reference_does_not(project) -> 
         defs=defs, instance=instance, asset_selection=selection, cursor=late.cursor
     )
     assert after.total_requested == 0
+
+
+def test_exporter_reads_the_real_reports(project) -> None:
+    """model_accuracy: the newest window with a realized accuracy; its estimated twin: the newest window's."""
+    from resources.exporter import ModelRef, SentinelCollector
+
+    _, defs, instance = project
+    _window(defs, instance, "2026-10-05")
+    newest, _ = _window(defs, instance, "2026-10-12")  # no label yet
+    collector = SentinelCollector(instance=instance, models=[ModelRef("fraud-detector-v1", PREFIX)])
+    families = {f.name: f.samples[0].value for f in collector.collect() if f.samples}
+    assert families["drift_sentinel_model_accuracy_estimated"] == pytest.approx(newest["accuracy_estimated"])
+    assert families["drift_sentinel_labelled_fraction"] == 0.0
+    records = instance.fetch_materializations(AssetKey([PREFIX, "performance_report"]), limit=100).records
+    latest = {}
+    for record in records:  # newest first
+        latest.setdefault(record.partition_key, record.asset_materialization.metadata)
+    labelled = max(k for k, md in latest.items() if "accuracy" in md)
+    assert labelled < "2026-10-12"
+    assert families["drift_sentinel_model_accuracy"] == pytest.approx(latest[labelled]["accuracy"].value)
