@@ -462,7 +462,12 @@ class S3AuditStore:
         if client is None:
             import boto3
 
-            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            try:
+                client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            except ValueError as exc:  # botocore refuses a malformed endpoint or region
+                raise ConfigError(
+                    f"audit trail S3 endpoint {endpoint_url!r} / region {region!r}: {exc}"
+                ) from None
         self.client = client
 
     def key(self, seq: int) -> str:
@@ -894,6 +899,11 @@ def _signature_problem(
     return None
 
 
+def _span(first: int, last: int) -> str:
+    """``record 4 is`` or ``records 4-5 are``."""
+    return f"record {first} is" if first == last else f"records {first}-{last} are"
+
+
 def _head_problems(
     known: Mapping[int, str], stored: Mapping[int, str], last: int, location: Any
 ) -> list[AuditProblem]:
@@ -907,7 +917,7 @@ def _head_problems(
                 beyond[-1],
                 "truncated",
                 location(beyond[-1]),
-                f"records {last + 1}-{beyond[-1]} are missing: the Dagster instance recorded head "
+                f"{_span(last + 1, beyond[-1])} missing: the Dagster instance recorded head "
                 f"{beyond[-1]} ({known[beyond[-1]]}) but the trail ends at record {last} (truncated)",
             )
         )

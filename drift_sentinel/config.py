@@ -158,11 +158,25 @@ class ModelSpec(_Strict):
     alerts: AlertRouting = Field(default_factory=AlertRouting)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
     performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
+    upstream_assets: list[str] = Field(
+        default_factory=list,
+        description="other teams' Dagster assets this model consumes (asset key 'a/b', optionally 'a/b:check'); "
+        "a failed drift check on one opens an incident for this model (see docs/checks.md)",
+    )
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
         return check_model_id(value)
+
+    @field_validator("upstream_assets")
+    @classmethod
+    def _valid_upstream(cls, value: list[str]) -> list[str]:
+        from drift_sentinel.upstream import parse_upstream
+
+        for entry in value:
+            parse_upstream(entry)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelSpec:

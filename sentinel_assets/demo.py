@@ -107,7 +107,14 @@ def run_demo(
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
     """Run the loop once and return the summary (see the module docstring)."""
-    prepare_environment(home, config_file)
+    from drift_sentinel.errors import DataError
+
+    try:
+        prepare_environment(home, config_file)
+    except OSError as exc:
+        raise DataError(
+            f"{exc.filename or home}: cannot create the demo's state folder: {exc.strerror or exc}"
+        ) from None
 
     import warnings
 

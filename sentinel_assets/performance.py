@@ -15,7 +15,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
     AssetKey,
     AssetsDefinition,
     AssetSelection,
@@ -29,6 +28,7 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.performance import CBPE, PerformanceReport, calibration_reference, performance_report
 from drift_sentinel.verdict import Verdict
 from resources.model_registry import ModelRegistryResource
+from sentinel_assets.keys import asset_ins, asset_key
 
 PERFORMANCE_CODE_VERSION = "1"
 CHECK_NAME = "performance_report_meets_minimum"
@@ -116,15 +116,11 @@ def fitted_estimator(
 def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     """``performance_report`` of one model, partitioned like its windows."""
     prefix = spec.asset_prefix
-    key = AssetKey([prefix, "performance_report"])
-    reference_key = AssetKey([prefix, "reference_window"])
+    key, reference_key = asset_key(spec, "performance_report"), asset_key(spec, "reference_window")
 
     @asset(
         key=key,
-        ins={
-            "current_window": AssetIn(key=AssetKey([prefix, "current_window"])),
-            "reference_window": AssetIn(key=reference_key),
-        },
+        ins=asset_ins(spec, "current_window", "reference_window"),
         partitions_def=partitions,
         group_name=prefix,
         kinds={"python", "mlflow"},

@@ -150,3 +150,22 @@ def test_check_against_an_unreachable_object_store_exits_6(tmp_path: Path, monke
     )  # fmt: skip
     assert proc.returncode == 6, proc.stderr
     assert "object store unreachable" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_more_hostile_inputs_get_their_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SENTINEL_HOME", str(tmp_path / "home"))
+    assert cli.main(["audit", "verify", "--uri", "s3://b/p", "--endpoint-url", "banana"]) == 4
+    assert "Invalid endpoint" in capsys.readouterr().err
+    frame = pd.DataFrame({"t": pd.date_range("2026-01-01", periods=60, freq="h").astype(str), "a": range(60)})
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    assert cli.main(["correlate", str(tmp_path / "s.csv"), "-c", "t", "-c", "a"]) == 3
+    err = capsys.readouterr().err
+    assert "column 't' is not numeric" in err and "Warning" not in err
+    # the demo's state folder cannot be created (the environment is restored by monkeypatch)
+    monkeypatch.setenv("SENTINEL_CONFIG", str(REPO / "sentinel.yaml"))
+    monkeypatch.setenv("DAGSTER_HOME", "/proc/no-such/dagster_home")
+    assert cli.main(["demo", "--home", "/proc/no-such", "--config", str(REPO / "sentinel.yaml")]) == 3
+    err = capsys.readouterr().err
+    assert "cannot create the demo's state folder" in err and "Traceback" not in err

@@ -351,6 +351,13 @@ def correlate(
     numeric = frame[names + ([target] if target and target not in names else [])].apply(
         pd.to_numeric, errors="coerce"
     )
+    for column in numeric.columns:
+        given = int(frame[column].notna().sum())
+        if given and not numeric[column].notna().any():
+            sample = frame[column].dropna().iloc[0]
+            raise DataError(
+                f"correlate: column {column!r} is not numeric (e.g. {sample!r}); pick a numeric column"
+            )
     if target is not None:
         pairs = [(c, target) for c in names if c != target]
     else:
@@ -358,7 +365,29 @@ def correlate(
     if not pairs:
         raise DataError(f"correlate: need at least two series, got {names}")
     n_tests = 2 * len(pairs)
-    results = tuple(
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN or constant slices: reported per pair
+        results = _pairs(numeric, pairs, maxlag=maxlag, criterion=criterion, alpha=alpha, n_tests=n_tests)
+    return CorrelationReport(
+        pairs=results,
+        alpha=alpha,
+        n_tests=n_tests,
+        maxlag=maxlag,
+        criterion=criterion,
+        params={"target": target, "columns": names},
+    )
+
+
+def _pairs(
+    numeric: pd.DataFrame,
+    pairs: list[tuple[str, str]],
+    *,
+    maxlag: int,
+    criterion: Criterion,
+    alpha: float,
+    n_tests: int,
+) -> tuple[PairCorrelation, ...]:
+    return tuple(
         correlate_pair(
             numeric[a].to_numpy(),
             numeric[b].to_numpy(),
@@ -369,12 +398,4 @@ def correlate(
             names=(a, b),
         )
         for a, b in pairs
-    )
-    return CorrelationReport(
-        pairs=results,
-        alpha=alpha,
-        n_tests=n_tests,
-        maxlag=maxlag,
-        criterion=criterion,
-        params={"target": target, "columns": names},
     )
