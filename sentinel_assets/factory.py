@@ -10,6 +10,7 @@ from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.keys import asset_key, asset_selection
 from sentinel_assets.partitions import window_partitions
+from sentinel_assets.performance import build_performance_assets
 from sentinel_assets.rca import build_rca_assets
 from sentinel_assets.signals import build_signal_assets
 from sentinel_assets.windows import build_window_assets
@@ -21,6 +22,7 @@ WINDOW_ASSETS = (
     "external_events",
     "signal_anomalies",
     "rca_report",
+    "performance_report",
 )
 BASELINE_ASSETS = ("reference_window", "reference_profile", "feature_importance")
 
@@ -54,6 +56,7 @@ def build_model_defs(
         *build_drift_assets(spec, partitions, reference_partitions),
         *build_signal_assets(spec, partitions),
         *build_rca_assets(spec, partitions),
+        *build_performance_assets(spec, partitions),
     ]
     audit_log = AssetSpec(
         key=asset_key(spec, "audit_log"),

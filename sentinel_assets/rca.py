@@ -24,8 +24,11 @@ screens every quiet window (:func:`drift_sentinel.incidents.signal_incident`): i
 (continuing the previous window's RCA incident, else ``incident_id(model, window)``) when the analysis names an
 ``infrastructure`` cause with confidence >= ``SIGNAL_INCIDENT_MIN_CONFIDENCE`` *and* ``signal_anomalies`` shows
 a latency/error episode (PyOD, and Prophet where it had history, so a seasonal peak is not an incident), or a
-``concept_drift`` cause with that confidence. Otherwise the report says there is no incident
-(``incident_id: null``).
+``concept_drift`` cause with that confidence, or when the window's ``performance_report`` breaches the model's
+performance minimum (:mod:`drift_sentinel.performance.incident`; realized, or estimated before labels arrive).
+Otherwise the report says there is no incident (``incident_id: null``). The performance report is evidence in
+every report: a line in the root cause's evidence, and the action of a breach the analysis cannot explain
+(``unknown`` or ``concept_drift``: retrain on enough realized labels, otherwise notify).
 
 The rules are the core's (:mod:`drift_sentinel.incidents`); every read of the instance goes through
 :mod:`sentinel_assets.history`.
@@ -51,6 +54,7 @@ from drift_sentinel.analysis.anomaly_table import pyod_view, serving_anomaly
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DriftReport
 from drift_sentinel.incidents import incident_id, incident_onset, opening_window, signal_incident
+from drift_sentinel.performance.incident import PerformanceEvidence, apply_performance, performance_incident
 from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
 from resources.catalog import ModelCatalogResource
@@ -71,7 +75,10 @@ RCA_INPUTS = (
     "system_signals",
     "signal_anomalies",
     "external_events",
+    "performance_report",
 )
+# labelled rows a performance breach needs to recommend retraining (the RCA policy's default for data drift)
+PERFORMANCE_MIN_LABELS = 200
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -116,6 +123,12 @@ class WindowInputs:
     signals: pd.DataFrame
     anomalies: pd.DataFrame
     events: pd.DataFrame
+    performance: dict[str, Any] | None = None
+
+    @property
+    def performance_evidence(self) -> PerformanceEvidence | None:
+        """The window's performance report as RCA evidence (None before the asset existed)."""
+        return PerformanceEvidence.from_report(self.performance) if self.performance else None
 
     @property
     def incident(self) -> str:
@@ -177,6 +190,30 @@ def open_from_signals(
     )
     if not incident:
         return None
+    opened = onset_window(spec.id, incident, partitions, start, partition=key) or key
+    return (rca if incident == rca.incident_id else _with_incident(rca, incident)), opened
+
+
+def open_from_performance(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    partitions: TimeWindowPartitionsDefinition,
+    rca: RcaReport,
+    evidence: PerformanceEvidence | None,
+    *,
+    key: str,
+    start: datetime,
+) -> tuple[RcaReport, str] | None:
+    """A quiet window's performance incident (its report and opening window), or None without a breach."""
+    if evidence is None or not evidence.breached:
+        return None
+    previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
+    prior = (
+        history.latest_by_partition(instance, asset_key(spec, "rca_report"), [previous]) if previous else {}
+    )
+    incident = performance_incident(
+        spec.id, key, evidence, previous=prior[previous].text("incident_id") if previous in prior else None
+    )
     opened = onset_window(spec.id, incident, partitions, start, partition=key) or key
     return (rca if incident == rca.incident_id else _with_incident(rca, incident)), opened
 
@@ -268,9 +305,13 @@ def incident_report(
     if stored.incident:
         return rca, opened, "drift_report"
     found = open_from_signals(instance, spec, partitions, rca, stored.anomalies, key=key, start=start)
-    if found is None:
+    if found is not None:
+        return found[0], found[1], f"signals ({rca.root_cause.type})"
+    evidence = stored.performance_evidence
+    found = open_from_performance(instance, spec, partitions, rca, evidence, key=key, start=start)
+    if found is None or evidence is None:
         return None
-    return found[0], found[1], f"signals ({rca.root_cause.type})"
+    return found[0], found[1], f"performance ({evidence.describe()})"
 
 
 def screened_payload(
@@ -347,6 +388,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         system_signals: pd.DataFrame,
         signal_anomalies: pd.DataFrame,
         external_events: pd.DataFrame,
+        performance_report: dict[str, Any],
     ):
         instance, key, window = context.instance, context.partition_key, context.partition_time_window
         stored = WindowInputs(
@@ -357,6 +399,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
             system_signals,
             signal_anomalies,
             external_events,
+            performance_report,
         )
         rca, evidence, opened = explain_window(
             instance, spec, catalog, partitions, stored, key=key, window=window
@@ -366,6 +409,8 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
             payload = screened_payload(spec, key, drift_report, rca, evidence)
             return Output(payload, metadata=rca_metadata(payload, None))
         rca, opened, opened_by = found
+        if stored.performance_evidence is not None:
+            rca = apply_performance(rca, stored.performance_evidence, min_labels=PERFORMANCE_MIN_LABELS)
         extra = {"model_id": spec.id, "window": key, "onset_window": opened, "opened_by": opened_by}
         payload = {**rca.to_dict(), **extra, "pipeline": evidence.to_dict()}
         return Output(payload, metadata=rca_metadata(payload, rca.to_markdown()))
