@@ -1,9 +1,13 @@
-"""``<model>_remediation_on_rca_report``: a confirmed incident in the newest window requests gated remediation.
+"""``<model>_remediation_on_rca_report``: a confirmed, *current* incident requests gated remediation.
 
-A reconcile loop: each tick looks at the rca_report materializations since its cursor and acts on the newest
-window only (a backfill over last month does not page anyone for last month). For that window's incident it
-requests ``notify_team`` and the report's recommended action, each with the run key ``{incident}:{action}``, so
-the same incident never launches the same action twice — across ticks, re-runs and daemon restarts.
+A reconcile loop: each tick looks at the rca_report materializations since its cursor and, for each, asks the
+core rule :func:`drift_sentinel.remediation_scope.remediation_scope` whether its incident is still open in the
+newest processed window (the newest window with an rca_report, judged by that window's latest report). Only a
+current incident launches anything; a backfill over last month or a late re-materialization of an old window is
+recorded on the tick (log and skip message) and launches nothing, least of all a model-changing action. For the
+current incident it requests ``notify_team`` and the report's recommended action, each with the run key
+``{incident}:{action}``, so the same incident never launches the same action twice — across ticks, re-runs,
+early (open-window) and final reports, and daemon restarts.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -24,6 +29,7 @@ from dagster import (
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.incidents import remediation_run_key
+from drift_sentinel.remediation_scope import WindowIncident, remediation_scope
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
 from resources.safety_gate import (
@@ -43,15 +49,35 @@ def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
     return getattr(entry, "value", default) if entry is not None else default
 
 
+def recommended_actions(metadata: dict[str, Any]) -> list[str]:
+    """``notify_team`` and the report's recommended action (empty when the report has no incident)."""
+    if not _value(metadata, "incident_id", ""):
+        return []
+    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    return ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
+
+
+def changes_model(action: str) -> bool:
+    """Whether ``action`` changes the model or its serving (everything but a notification)."""
+    return action not in NOTIFY_ACTIONS
+
+
 def remediation_requests(
-    spec: ModelSpec, sensor_name: str, metadata: dict[str, Any], available: set[str]
+    spec: ModelSpec,
+    sensor_name: str,
+    metadata: dict[str, Any],
+    available: set[str],
+    actions: list[str] | None = None,
 ) -> list[RunRequest]:
-    """Run requests for one rca_report materialization's metadata (empty when it has no incident)."""
+    """Run requests for one rca_report materialization's metadata (empty when it has no incident).
+
+    ``actions`` restricts the requests to those actions (default: :func:`recommended_actions`).
+    """
     incident = _value(metadata, "incident_id", "")
     if not incident:
         return []
-    recommended = _value(metadata, "recommended_action", "notify_team")
-    actions = ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
+    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    actions = recommended_actions(metadata) if actions is None else actions
     severity = SEVERITY.get(recommended, "warning")
     message = (
         f"{spec.id}: {_value(metadata, 'root_cause', 'unknown')} "
@@ -80,6 +106,24 @@ def remediation_requests(
     return requests
 
 
+def _metadata(record: Any) -> dict[str, Any]:
+    materialization = record.asset_materialization
+    return dict(materialization.metadata) if materialization is not None else {}
+
+
+def newest_window_incident(instance: DagsterInstance, rca_key: AssetKey) -> WindowIncident | None:
+    """The newest window with an rca_report and the incident its latest report names (``None``: no report yet)."""
+    partitions = instance.get_materialized_partitions(rca_key)
+    if not partitions:
+        return None
+    window = max(partitions)
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=rca_key, asset_partitions=[window]), limit=1
+    ).records
+    incident = str(_value(_metadata(records[0]), "incident_id", "") or "") if records else ""
+    return WindowIncident(window, incident)
+
+
 def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool = True) -> SensorDefinition:
     """The model's remediation sensor, targeting the remediation jobs it may request.
 
@@ -94,7 +138,8 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
         jobs=jobs,
         minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
-        description=f"Requests gated remediation when {spec.id}'s newest rca_report has a confirmed incident.",
+        description=f"Requests gated remediation when an rca_report of {spec.id} has a confirmed incident that is "
+        "still open in the newest processed window.",
     )
     def remediation_sensor(context: SensorEvaluationContext):
         result = context.instance.fetch_materializations(
@@ -110,17 +155,36 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
                 f"no new {rca_key.to_user_string()} materializations after cursor {context.cursor}"
             )
         cursor = str(records[-1].storage_id)
-        newest = max(records, key=lambda r: (r.partition_key or "", r.storage_id))
-        materialization = newest.asset_materialization
-        metadata = dict(materialization.metadata) if materialization else {}
-        requests = remediation_requests(spec, name, metadata, available)
+        newest = newest_window_incident(context.instance, rca_key)
+        requests: dict[str, RunRequest] = {}
+        withheld: dict[str, str] = {}
+        for record in records:
+            metadata = _metadata(record)
+            report = WindowIncident(
+                record.partition_key or "", str(_value(metadata, "incident_id", "") or "")
+            )
+            scope = remediation_scope(
+                report, recommended_actions(metadata), newest=newest, changes_model=changes_model
+            )
+            if scope.withheld:
+                withheld[scope.incident] = f"{scope.reason}; withheld: {', '.join(scope.withheld)}"
+            for request in remediation_requests(spec, name, metadata, available, list(scope.allowed)):
+                requests[request.run_key or ""] = request
+        for reason in withheld.values():
+            context.log.info(f"not acting on a stale incident: {reason}")
         if not requests:
+            newest_text = (
+                f"newest window {newest.window} has no incident" if newest and not newest.incident else ""
+            )
+            why = "; ".join(
+                ["stale: " + r for r in withheld.values()] + ([newest_text] if newest_text else [])
+            )
             return SensorResult(
                 skip_reason=SkipReason(
-                    f"{len(records)} new report(s); newest window {newest.partition_key} has no incident"
+                    f"{len(records)} new report(s), nothing to do: {why or 'no incident'}"
                 ),
                 cursor=cursor,
             )
-        return SensorResult(run_requests=requests, cursor=cursor)
+        return SensorResult(run_requests=list(requests.values()), cursor=cursor)
 
     return remediation_sensor
