@@ -6,6 +6,7 @@ from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, JobDefinit
 
 from drift_sentinel.config import ModelSpec
 from sensors.remediation import build_remediation_sensor
+from sentinel_assets.automation import build_automation_sensor, with_window_automation
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.partitions import window_partitions
 from sentinel_assets.rca import build_rca_assets
@@ -47,12 +48,15 @@ def build_model_defs(
     partitions = window_partitions(spec.window)
     reference_partitions = partitions if spec.reference.strategy == "trailing" else None
     prefix = spec.asset_prefix
-    assets = [
-        *build_window_assets(spec, partitions, reference_partitions),
-        *build_drift_assets(spec, partitions, reference_partitions),
-        *build_signal_assets(spec, partitions),
-        *build_rca_assets(spec, partitions),
-    ]
+    assets = with_window_automation(
+        spec,
+        [
+            *build_window_assets(spec, partitions, reference_partitions),
+            *build_drift_assets(spec, partitions, reference_partitions),
+            *build_signal_assets(spec, partitions),
+            *build_rca_assets(spec, partitions),
+        ],
+    )
     audit_log = AssetSpec(
         key=AssetKey([prefix, "audit_log"]),
         group_name=prefix,
@@ -86,5 +90,8 @@ def build_model_defs(
     return Definitions(
         assets=[*assets, audit_log],
         jobs=jobs,
-        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)],
+        sensors=[
+            build_remediation_sensor(spec, remediation_jobs, running=auto_remediation),
+            build_automation_sensor(spec, assets),
+        ],
     )
