@@ -5,6 +5,8 @@ from __future__ import annotations
 from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, JobDefinition, define_asset_job
 
 from drift_sentinel.config import ModelSpec
+from sensors.late_data import build_late_data_sensor
+from sensors.live import build_live_sensor
 from sensors.remediation import build_remediation_sensor
 from sentinel_assets.automation import build_automation_sensor, with_window_automation
 from sentinel_assets.drift import build_drift_assets
@@ -93,5 +95,7 @@ def build_model_defs(
         sensors=[
             build_remediation_sensor(spec, remediation_jobs, running=auto_remediation),
             build_automation_sensor(spec, assets),
+            build_late_data_sensor(spec, partitions, detect_job_name(spec)),
+            *filter(None, [build_live_sensor(spec, partitions, detect_job_name(spec))]),
         ],
     )

@@ -59,6 +59,7 @@ from drift_sentinel.analysis import (
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DriftReport
 from drift_sentinel.incidents import assign_incident, incident_id
+from drift_sentinel.live import window_state
 from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
 from resources.catalog import ModelCatalogResource
@@ -392,6 +393,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
                     "incident_id": None,
                     "model_id": spec.id,
                     "window": key,
+                    "window_state": window_state(window.end, datetime.now(UTC)),
                     "drift_detected": False,
                     "verdict": drift_report.get("verdict"),
                     "screened": {
@@ -412,6 +414,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
             **rca.to_dict(),
             "model_id": spec.id,
             "window": key,
+            "window_state": window_state(window.end, datetime.now(UTC)),
             "onset_window": opened,
             "opened_by": opened_by,
             "pipeline": evidence.to_dict(),
