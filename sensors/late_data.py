@@ -16,8 +16,9 @@ A part that cannot be read is named on the tick and retried on the next one; the
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+import pandas as pd
 from dagster import (
     AssetKey,
     AssetRecordsFilter,
@@ -28,7 +29,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    TimeWindow,
     TimeWindowPartitionsDefinition,
     sensor,
 )
@@ -47,6 +47,20 @@ def _materialized_at(instance: DagsterInstance, key: AssetKey, partition: str) -
         AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
     ).records
     return records[0].timestamp if records else None
+
+
+def _partition_keys(
+    partitions: TimeWindowPartitionsDefinition, stamps: pd.Series, cadence: str, timezone: str
+) -> list[str]:
+    """The partitions the timestamps fall in (those outside the partitions' range are ignored)."""
+    starts = stamps.dt.tz_convert(timezone).dt.floor("h" if cadence == "hourly" else "D").unique()
+    keys = []
+    for start in starts:
+        try:
+            keys.append(partitions.get_partition_key_for_timestamp(pd.Timestamp(start).timestamp()))
+        except Exception:  # before the first window or after the last one
+            continue
+    return keys
 
 
 def build_late_data_sensor(
@@ -96,10 +110,7 @@ def build_late_data_sensor(
             stamps = rows.frame[spec.timestamp_column]
             if not len(stamps):
                 continue
-            span = TimeWindow(
-                stamps.min().to_pydatetime(), stamps.max().to_pydatetime() + timedelta(microseconds=1)
-            )
-            for key in partitions.get_partition_keys_in_time_window(span):
+            for key in _partition_keys(partitions, stamps, spec.window.cadence, spec.window.timezone):
                 window = partitions.time_window_for_partition_key(key)
                 if window.end > now:
                     continue  # the open window is the live check's

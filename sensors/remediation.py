@@ -41,6 +41,9 @@ from resources.safety_gate import (
     NOTIFY_ACTIONS,
 )
 
+# Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
+REMEDIATION_RUN_PRIORITY = "10"
+
 SEVERITY = {"rollback_model": "critical", "scale_resources": "critical", "retrain_model": "warning"}
 
 
@@ -99,6 +102,7 @@ def remediation_requests(
                     INCIDENT_TAG: incident,
                     ACTION_TAG: action,
                     ACTOR_TAG: f"sensor:{sensor_name}",
+                    "dagster/priority": REMEDIATION_RUN_PRIORITY,
                     **({} if action in NOTIFY_ACTIONS else {CHANGE_LOCK_TAG: spec.id}),
                 },
             )
