@@ -29,6 +29,7 @@ from dagster import (
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.incidents import remediation_run_key
+from drift_sentinel.remediation.actions import severity_of
 from drift_sentinel.remediation_scope import WindowIncident, remediation_scope
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
@@ -43,8 +44,6 @@ from resources.safety_gate import (
 
 # Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
 REMEDIATION_RUN_PRIORITY = "10"
-
-SEVERITY = {"rollback_model": "critical", "scale_resources": "critical", "retrain_model": "warning"}
 
 
 def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -61,7 +60,7 @@ def recommended_actions(metadata: dict[str, Any]) -> list[str]:
 
 
 def changes_model(action: str) -> bool:
-    """Whether ``action`` changes the model or its serving (everything but a notification)."""
+    """Whether ``action`` changes the model or its serving (the action catalog says; an unknown one does)."""
     return action not in NOTIFY_ACTIONS
 
 
@@ -81,7 +80,7 @@ def remediation_requests(
         return []
     recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
     actions = recommended_actions(metadata) if actions is None else actions
-    severity = SEVERITY.get(recommended, "warning")
+    severity = severity_of(recommended)
     message = (
         f"{spec.id}: {_value(metadata, 'root_cause', 'unknown')} "
         f"(feature {_value(metadata, 'root_cause_feature', '-') or '-'}, confidence "

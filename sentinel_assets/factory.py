@@ -8,6 +8,7 @@ from drift_sentinel.config import ModelSpec
 from sensors.late_data import build_late_data_sensor
 from sensors.live import build_live_sensor
 from sensors.remediation import build_remediation_sensor
+from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.automation import build_automation_sensor, with_window_automation
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.partitions import window_partitions
@@ -97,5 +98,10 @@ def build_model_defs(
             build_automation_sensor(spec, assets),
             build_late_data_sensor(spec, partitions, detect_job_name(spec)),
             *filter(None, [build_live_sensor(spec, partitions, detect_job_name(spec))]),
-        ],
+        ]
+        + (
+            [build_upstream_check_sensor(spec, remediation_jobs, running=auto_remediation)]
+            if spec.upstream_assets
+            else []
+        ),
     )
