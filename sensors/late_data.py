@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 import pandas as pd
 from dagster import (
     AssetKey,
-    AssetRecordsFilter,
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
@@ -38,15 +37,14 @@ from drift_sentinel.errors import DataError
 from drift_sentinel.logwatch import LogCursor, list_parts, read_part
 from resources.catalog import ModelCatalogResource
 from sensors.live import PRIORITY_TAG, TICK_BUDGET_SECONDS, TRIGGER_TAG
+from sentinel_assets import history
 
 LATE_DATA_INTERVAL_SECONDS = 30
 
 
 def _materialized_at(instance: DagsterInstance, key: AssetKey, partition: str) -> float | None:
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
-    ).records
-    return records[0].timestamp if records else None
+    latest = history.materializations(instance, key, partitions=[partition], limit=1)
+    return latest[0].timestamp if latest else None
 
 
 def _partition_keys(

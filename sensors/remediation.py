@@ -12,11 +12,11 @@ early (open-window) and final reports, and daemon restarts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
     AssetKey,
-    AssetRecordsFilter,
     DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
@@ -41,14 +41,16 @@ from resources.safety_gate import (
     MODEL_TAG,
     NOTIFY_ACTIONS,
 )
+from sentinel_assets import history
 
 # Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
 REMEDIATION_RUN_PRIORITY = "10"
 
 
-def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
+def _value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`sentinel_assets.history` gives)."""
     entry = metadata.get(key)
-    return getattr(entry, "value", default) if entry is not None else default
+    return default if entry is None else getattr(entry, "value", entry)
 
 
 def recommended_actions(metadata: dict[str, Any]) -> list[str]:
@@ -109,22 +111,14 @@ def remediation_requests(
     return requests
 
 
-def _metadata(record: Any) -> dict[str, Any]:
-    materialization = record.asset_materialization
-    return dict(materialization.metadata) if materialization is not None else {}
-
-
 def newest_window_incident(instance: DagsterInstance, rca_key: AssetKey) -> WindowIncident | None:
     """The newest window with an rca_report and the incident its latest report names (``None``: no report yet)."""
-    partitions = instance.get_materialized_partitions(rca_key)
+    partitions = history.materialized_partitions(instance, rca_key)
     if not partitions:
         return None
     window = max(partitions)
-    records = instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=rca_key, asset_partitions=[window]), limit=1
-    ).records
-    incident = str(_value(_metadata(records[0]), "incident_id", "") or "") if records else ""
-    return WindowIncident(window, incident)
+    latest = history.materializations(instance, rca_key, partitions=[window], limit=1)
+    return WindowIncident(window, (latest[0].text("incident_id") or "") if latest else "")
 
 
 def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool = True) -> SensorDefinition:
@@ -145,14 +139,9 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
         "still open in the newest processed window.",
     )
     def remediation_sensor(context: SensorEvaluationContext):
-        result = context.instance.fetch_materializations(
-            AssetRecordsFilter(
-                asset_key=rca_key, after_storage_id=int(context.cursor) if context.cursor else None
-            ),
-            limit=1000,
-            ascending=True,
+        records = history.materializations_after(
+            context.instance, rca_key, int(context.cursor) if context.cursor else None
         )
-        records = result.records
         if not records:
             return SkipReason(
                 f"no new {rca_key.to_user_string()} materializations after cursor {context.cursor}"
@@ -162,10 +151,8 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
         requests: dict[str, RunRequest] = {}
         withheld: dict[str, str] = {}
         for record in records:
-            metadata = _metadata(record)
-            report = WindowIncident(
-                record.partition_key or "", str(_value(metadata, "incident_id", "") or "")
-            )
+            metadata = dict(record.metadata)
+            report = WindowIncident(record.partition or "", record.text("incident_id") or "")
             scope = remediation_scope(
                 report, recommended_actions(metadata), newest=newest, changes_model=changes_model
             )
