@@ -160,7 +160,7 @@ class Event:
 
 def _value(metadata: dict[str, Any], key: str) -> Any:
     entry = metadata.get(key)
-    return getattr(entry, "value", None) if entry is not None else None
+    return getattr(entry, "value", entry)
 
 
 class EventWatcher:
@@ -174,21 +174,18 @@ class EventWatcher:
         self.since = time.time() - 60.0  # runs created just before the watcher (the baseline's) count too
 
     def poll(self) -> Iterator[Event]:
-        from dagster import AssetKey, AssetRecordsFilter, RunsFilter
+        from dagster import AssetKey, RunsFilter
+
+        from sentinel_assets import history
 
         for prefix in self.prefixes:
             for name in WATCHED:
                 key = AssetKey([prefix, name])
-                records = self.instance.fetch_materializations(
-                    AssetRecordsFilter(asset_key=key, after_storage_id=self.cursors.get(key)),
-                    limit=100,
-                    ascending=True,
-                ).records
-                for record in records:
+                for record in history.materializations_after(
+                    self.instance, key, self.cursors.get(key), limit=100
+                ):
                     self.cursors[key] = record.storage_id
-                    metadata = (
-                        dict(record.asset_materialization.metadata) if record.asset_materialization else {}
-                    )
+                    metadata = dict(record.metadata)
                     state = _value(metadata, "window_state") or ""
                     incident = _value(metadata, "incident_id") or ""
                     extra = f" ({state})" if state else ""
@@ -204,11 +201,11 @@ class EventWatcher:
                     yield Event(
                         datetime.fromtimestamp(record.timestamp, UTC),
                         "materialization",
-                        f"{prefix}/{name} {record.partition_key}{extra}",
+                        f"{prefix}/{name} {record.partition}{extra}",
                         {
                             "asset": name,
                             "prefix": prefix,
-                            "partition": record.partition_key,
+                            "partition": record.partition,
                             "incident": incident,
                             "window_state": state,
                             "timestamp": record.timestamp,

@@ -325,3 +325,23 @@ def test_a_model_with_an_end_or_live_check_off_has_no_live_sensor(
         load_config(path), Settings.from_env({"SENTINEL_HOME": str(tmp_path)})
     )
     assert not [s for s in defs.sensors if s.name.endswith("_detect_on_live_drift")]
+
+
+def test_the_event_watcher_reports_each_report_once(tmp_path: Path) -> None:
+    from dagster import AssetMaterialization
+
+    from sentinel_assets.live_demo import EventWatcher
+
+    instance = DagsterInstance.local_temp(str(tmp_path))
+    watcher = EventWatcher(instance, [PREFIX])
+    instance.report_runless_asset_event(
+        AssetMaterialization(
+            AssetKey([PREFIX, "drift_report"]),
+            partition="2026-11-29",
+            metadata={"incident_id": "inc-1", "window_state": "open"},
+        )
+    )
+    (event,) = list(watcher.poll())
+    assert event.text == f"{PREFIX}/drift_report 2026-11-29 (open), incident inc-1"
+    assert event.data["incident"] == "inc-1" and event.data["window_state"] == "open"
+    assert list(watcher.poll()) == []
