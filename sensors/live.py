@@ -51,6 +51,7 @@ from drift_sentinel.live import (
 from drift_sentinel.logwatch import LogCursor, list_parts, read_part
 from drift_sentinel.windows import read_table, read_window
 from resources.catalog import ModelCatalogResource
+from resources.thresholds import ThresholdStoreResource
 
 TICK_BUDGET_SECONDS = 10.0
 WINDOW_STATE_TAG = "sentinel/window_state"
@@ -157,8 +158,12 @@ def live_tick(
     *,
     now: datetime | None = None,
     budget: float = TICK_BUDGET_SECONDS,
+    thresholds: dict[str, dict[str, float]] | None = None,
 ) -> tuple[LiveState | None, list[str], Any]:
-    """One pass of the live check: the new state, the notes for the tick, and the live verdict (or a skip text)."""
+    """One pass of the live check: the new state, the notes for the tick, and the live verdict (or a skip text).
+
+    ``thresholds`` are the ones in force when ``update_thresholds`` stored a version (as the drift report uses).
+    """
     now = now or datetime.now(UTC)
     key = partitions.get_last_partition_key()
     if key is None:
@@ -175,6 +180,8 @@ def live_tick(
     new = state.log.new_parts(parts)
     config = detection_settings(spec)
     profile = reference_profile(spec, catalog, window.start, window.end)
+    if thresholds is not None:
+        config = config.model_copy(update={"thresholds": thresholds})
     streams = LiveStreams.loads(state.streams)
     notes: list[str] = []
     if not parts:
@@ -238,9 +245,14 @@ def build_live_sensor(
         description=f"Every {interval} s, tests {spec.id}'s open window so far against the reference; on "
         "confirmed drift, materializes that window's reports early.",
     )
-    def live_sensor(context: SensorEvaluationContext, catalog: ModelCatalogResource):
+    def live_sensor(
+        context: SensorEvaluationContext,
+        catalog: ModelCatalogResource,
+        threshold_store: ThresholdStoreResource,
+    ):
         try:
-            state, notes, outcome = live_tick(spec, partitions, catalog, context.cursor)
+            stored = threshold_store.stored(spec.id)
+            state, notes, outcome = live_tick(spec, partitions, catalog, context.cursor, thresholds=stored)
         except DataError as exc:
             return SkipReason(str(exc))  # the cursor stays where it was: nothing is lost
         if state is None:

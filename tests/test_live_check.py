@@ -222,6 +222,18 @@ def test_bad_parts_are_named_retried_and_do_not_stop_the_next_good_part(live_con
     assert "read 1 new part(s)" in summary and str(corrupt) not in fixed.log.failed
 
 
+def test_stored_thresholds_are_the_ones_the_live_check_uses(live_config: SentinelConfig) -> None:
+    log = Path(live_config.resolve(live_config.models[0].data.prediction_log))
+    for stale in log.iterdir():
+        stale.unlink()
+    _replay(live_config, parts=4, drift_after=0, seconds_ago=120)
+    _, _, (drifted, _) = _tick(live_config, None)
+    assert drifted.drift_detected
+    lenient = {"*": {"psi": 10.0, "chi_square": 10.0}}  # effects no shift reaches
+    _, _, (held, _) = _tick(live_config, None, thresholds=lenient)
+    assert held.verdict is Verdict.PASSED and held.n_rows == drifted.n_rows
+
+
 def test_a_missing_log_is_one_clear_error(live_config: SentinelConfig, tmp_path: Path) -> None:
     from drift_sentinel.errors import DataError
 
@@ -263,7 +275,10 @@ def test_drift_on_the_open_window_launches_one_early_run_whose_reports_say_open(
                 cursor=cursor,
                 definitions=defs,
                 sensor_name=sensor.name,
-                resources={"catalog": defs.resources["catalog"]},
+                resources={
+                    "catalog": defs.resources["catalog"],
+                    "threshold_store": defs.resources["threshold_store"],
+                },
             )
         )
 
