@@ -30,6 +30,7 @@ CORE_COMMANDS: dict[str, str] = {
     "check": "drift_sentinel.commands.check:register",
     "correlate": "drift_sentinel.commands.correlate:register",
     "audit": "drift_sentinel.commands.audit:register",
+    "replay": "drift_sentinel.commands.replay:register",
 }
 
 DEBUG_FLAG = "--debug"
