@@ -25,6 +25,7 @@ CORE_COMMANDS: dict[str, str] = {
     "check": "drift_sentinel.commands.check:register",
     "correlate": "drift_sentinel.commands.correlate:register",
     "audit": "drift_sentinel.commands.audit:register",
+    "token": "drift_sentinel.commands.token:register",
 }
 
 

@@ -1,0 +1,187 @@
+"""Every Dagster instance query the API makes, in one module (public ``DagsterInstance`` APIs only).
+
+Reads: the newest materialization of each window of a model's assets (and the stored value it points at), the
+incidents those windows form, remediation runs by tag, and the audit observations a run logged. Writes: one
+runless observation on the model's ``audit_log`` per API drift check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import (
+    AssetKey,
+    AssetObservation,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRun,
+    EventLogRecord,
+    RunsFilter,
+)
+
+from drift_sentinel.config import ModelSpec
+from drift_sentinel.errors import DataError
+from drift_sentinel.windows import filesystem
+from resources.safety_gate import INCIDENT_TAG, MODEL_TAG
+
+AUDIT_LOG = "audit_log"
+MAX_RECORDS = 10_000
+
+
+def plain_metadata(record: EventLogRecord) -> dict[str, Any]:
+    """A record's metadata as plain values (``MetadataValue.value``)."""
+    event = record.asset_materialization or record.asset_observation
+    if event is None:
+        return {}
+    return {key: getattr(entry, "value", entry) for key, entry in event.metadata.items()}
+
+
+def newest_per_window(instance: DagsterInstance, key: AssetKey) -> dict[str, EventLogRecord]:
+    """The newest materialization of each partition of ``key`` (``"__all__"`` for an unpartitioned asset),
+    ordered by partition key."""
+    records = instance.fetch_materializations(key, limit=MAX_RECORDS, ascending=False).records
+    newest: dict[str, EventLogRecord] = {}
+    for record in records:
+        newest.setdefault(record.partition_key or "__all__", record)
+    return dict(sorted(newest.items()))
+
+
+def newest(instance: DagsterInstance, key: AssetKey, partition: str | None = None) -> EventLogRecord | None:
+    """The newest materialization of ``key`` (of one partition when given)."""
+    records_filter = AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
+    records = instance.fetch_materializations(records_filter, limit=1, ascending=False).records
+    return records[0] if records else None
+
+
+def stored_path(record: EventLogRecord) -> str:
+    """Where the IO manager stored the value of this materialization (its ``path`` metadata)."""
+    path = plain_metadata(record).get("path")
+    if not path:
+        raise DataError(
+            f"{record.asset_key.to_user_string() if record.asset_key else 'asset'}: no stored path"
+        )
+    return str(path)
+
+
+def stored_json(record: EventLogRecord) -> Any:
+    """The JSON value a materialization points at (reports, patterns)."""
+    path = stored_path(record)
+    fs, location = filesystem(path)
+    try:
+        with fs.open_input_file(location) as handle:
+            return json.loads(handle.read())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the stored value ({type(exc).__name__})") from None
+
+
+# ------------------------------------------------------------------------------------------- incidents
+
+
+@dataclass
+class IncidentWindows:
+    """The drifted windows of one incident, from ``drift_report`` metadata."""
+
+    incident_id: str
+    model_id: str
+    windows: list[str] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    affected: list[str] = field(default_factory=list)
+    open: bool = False
+
+
+def drift_windows(instance: DagsterInstance, spec: ModelSpec) -> dict[str, dict[str, Any]]:
+    """Metadata of the newest ``drift_report`` of each window of the model, by window."""
+    key = AssetKey([spec.asset_prefix, "drift_report"])
+    return {window: plain_metadata(record) for window, record in newest_per_window(instance, key).items()}
+
+
+def incidents(windows: Mapping[str, Mapping[str, Any]], model_id: str) -> list[IncidentWindows]:
+    """Group windows by their incident id; the incident of the newest window is the open one."""
+    found: dict[str, IncidentWindows] = {}
+    for window, metadata in windows.items():
+        incident = str(metadata.get("incident_id") or "")
+        if not incident:
+            continue
+        entry = found.setdefault(incident, IncidentWindows(incident, model_id))
+        entry.windows.append(window)
+        entry.scores.append(float(metadata.get("drift_score") or 0.0))
+        names = str(metadata.get("affected_features") or "")
+        entry.affected.extend(n for n in names.split(", ") if n and n != "none" and n not in entry.affected)
+    if windows:
+        latest = str(list(windows.values())[-1].get("incident_id") or "")
+        if latest in found:
+            found[latest].open = True
+    return list(found.values())
+
+
+def rca_by_incident(instance: DagsterInstance, spec: ModelSpec) -> dict[str, tuple[str, EventLogRecord]]:
+    """The newest window's ``rca_report`` record of each incident: incident → (window, record)."""
+    key = AssetKey([spec.asset_prefix, "rca_report"])
+    out: dict[str, tuple[str, EventLogRecord]] = {}
+    for window, record in newest_per_window(instance, key).items():
+        incident = str(plain_metadata(record).get("incident_id") or "")
+        if incident:
+            out[incident] = (window, record)  # windows ascend: the last one wins
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ runs
+
+
+def remediation_runs(
+    instance: DagsterInstance,
+    *,
+    model_id: str | None = None,
+    incident_id: str | None = None,
+    limit: int = 200,
+) -> list[DagsterRun]:
+    """Remediation runs (newest first) by the tags the sensor and the API set."""
+    tags = {MODEL_TAG: model_id} if model_id else {}
+    if incident_id:
+        tags[INCIDENT_TAG] = incident_id
+    if not tags:
+        raise ValueError("remediation_runs needs a model or an incident")
+    return list(instance.get_runs(RunsFilter(tags=tags), limit=limit))
+
+
+def run_times(instance: DagsterInstance, run_id: str) -> tuple[float | None, float | None, float | None]:
+    """Creation, start and end of a run (Unix seconds; ``None`` when not there yet)."""
+    records = instance.get_run_records(RunsFilter(run_ids=[run_id]), limit=1)
+    if not records:
+        return None, None, None
+    record = records[0]
+    return record.create_timestamp.timestamp(), record.start_time, record.end_time
+
+
+def audit_observations(instance: DagsterInstance, run_id: str) -> list[dict[str, Any]]:
+    """The ``audit_log`` observations a remediation run logged (gate decision, action, verification …)."""
+    out = []
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_OBSERVATION):
+        event = entry.dagster_event
+        observation = event.asset_observation_data.asset_observation if event else None
+        if observation is None or observation.asset_key.path[-1] != AUDIT_LOG:
+            continue
+        out.append({k: getattr(v, "value", v) for k, v in observation.metadata.items()})
+    return out
+
+
+def observe_audit(
+    instance: DagsterInstance, spec: ModelSpec, description: str, metadata: Mapping[str, Any]
+) -> None:
+    """Record an API write on the model's ``audit_log`` asset (a runless observation, shown in the UI)."""
+    instance.report_runless_asset_event(
+        AssetObservation(
+            asset_key=AssetKey([spec.asset_prefix, AUDIT_LOG]),
+            description=description,
+            metadata=dict(metadata),
+        )
+    )
+
+
+def visible(specs: Iterable[ModelSpec], model_id: str | None) -> list[ModelSpec]:
+    """The specs, or the one named ``model_id`` among them (empty if it is not there)."""
+    return [s for s in specs if model_id is None or model_id in (s.id, s.asset_prefix)]

@@ -1,0 +1,35 @@
+"""``GET /api/v1/models``: the monitored models the caller's teams own, with their newest drift state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import history
+from api.deps import PrincipalDep, ServiceDep
+from drift_sentinel.api_schema import ModelList, ModelSummary
+from drift_sentinel.config import ModelSpec
+
+router = APIRouter(tags=["models"])
+
+
+def summary(service: ServiceDep, spec: ModelSpec) -> ModelSummary:
+    windows = history.drift_windows(service.instance, spec)
+    latest_window, latest = (list(windows.items())[-1]) if windows else (None, {})
+    return ModelSummary(
+        id=spec.id,
+        description=spec.description,
+        owners=list(spec.owners),
+        features=[f.name for f in spec.features],
+        cadence=spec.window.cadence,
+        window_start=spec.window.start.isoformat(),
+        window_end=spec.window.end.isoformat() if spec.window.end else None,
+        latest_window=latest_window,
+        drift_detected=bool(latest["drift_detected"]) if "drift_detected" in latest else None,
+        drift_score=float(latest["drift_score"]) if "drift_score" in latest else None,
+        open_incident=str(latest.get("incident_id") or "") or None,
+    )
+
+
+@router.get("/models", response_model=ModelList, summary="Monitored models visible to the caller")
+def list_models(service: ServiceDep, principal: PrincipalDep) -> ModelList:
+    return ModelList(models=[summary(service, s) for s in service.specs if principal.owns(s.owners)])
