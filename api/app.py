@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.routes import analysis, models, monitoring, remediation
 from api.security import ApiError
 from api.service import Service
-from drift_sentinel.api_schema import API_PREFIX, ErrorBody
+from drift_sentinel.api_schema import ErrorBody
 from drift_sentinel.errors import (
     ConfigError,
     DataError,
@@ -186,10 +186,8 @@ def create_app(service: Service | None = None) -> FastAPI:
         log.exception("unhandled error (request %s)", getattr(request.state, "request_id", ""), exc_info=exc)
         return _error(500, "internal", "internal error", request)
 
-    v1 = APIRouter(prefix=API_PREFIX)
     for module in (models, monitoring, analysis, remediation):
-        v1.include_router(module.router)
-    app.include_router(v1)
+        app.include_router(module.router)
 
     @app.get(
         "/health", response_model=ServiceHealth, tags=["service"], summary="The deployment's health report"

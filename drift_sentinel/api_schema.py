@@ -74,6 +74,20 @@ class DriftCheckRequest(_Body):
     ``threshold`` is the significance level (alpha) for every feature; ``features`` restricts the check.
     """
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["window"], "properties": {"window": {"type": "string"}}},
+                {"required": ["current_data"], "properties": {"current_data": {"type": "string"}}},
+            ],
+            "not": {
+                "required": ["window", "reference_data"],
+                "properties": {"window": {"type": "string"}, "reference_data": {"type": "string"}},
+            },
+        },
+    )
+
     model_id: str = Field(pattern=_ID)
     reference_data: str | None = Field(default=None, min_length=1, max_length=1024)
     current_data: str | None = Field(default=None, min_length=1, max_length=1024)
@@ -216,7 +230,9 @@ class CorrelationResult(_Reply):
     maxlag: int
     criterion: str
     pairs: list[dict[str, Any]]
-    significant: list[dict[str, Any]] = Field(default_factory=list)
+    significant: list[str] = Field(
+        default_factory=list, description='the significant pairs, e.g. "a x->y b (lag 1)"'
+    )
     params: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -13,9 +13,9 @@ from api.deps import PrincipalDep, ServiceDep
 from api.security import ApiError, owned_model
 from api.views import find_incident
 from drift_sentinel.analysis.correlation import correlate
-from drift_sentinel.api_schema import CorrelateRequest, CorrelationResult, PatternList, RcaReport
+from drift_sentinel.api_schema import API_PREFIX, CorrelateRequest, CorrelationResult, PatternList, RcaReport
 
-router = APIRouter(prefix="/analysis", tags=["analysis"])
+router = APIRouter(prefix=f"{API_PREFIX}/analysis", tags=["analysis"])
 
 
 @router.get("/rca/{incident_id}", response_model=RcaReport, summary="The root-cause report of an incident")

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from api import history
 from api.deps import PrincipalDep, ServiceDep
-from drift_sentinel.api_schema import ModelList, ModelSummary
+from drift_sentinel.api_schema import API_PREFIX, ModelList, ModelSummary
 from drift_sentinel.config import ModelSpec
 
-router = APIRouter(tags=["models"])
+router = APIRouter(prefix=API_PREFIX, tags=["models"])
 
 
 def summary(service: ServiceDep, spec: ModelSpec) -> ModelSummary:

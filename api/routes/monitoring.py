@@ -17,6 +17,7 @@ from api.service import Service
 from api.views import model_incidents, run_status
 from drift_sentinel.access import Principal
 from drift_sentinel.api_schema import (
+    API_PREFIX,
     DriftCheckRequest,
     DriftCheckResult,
     DriftReportBody,
@@ -29,7 +30,7 @@ from drift_sentinel.detection import detect_drift
 from drift_sentinel.detection.io import read_window_file
 from sentinel_assets.drift import detection_config
 
-router = APIRouter(prefix="/monitoring", tags=["monitoring"])
+router = APIRouter(prefix=f"{API_PREFIX}/monitoring", tags=["monitoring"])
 
 
 # ----------------------------------------------------------------------------------------- drift check

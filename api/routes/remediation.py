@@ -20,7 +20,7 @@ from drift_sentinel.api_schema import (
 from drift_sentinel.audit import AuditEvent
 from resources.safety_gate import ACTION_TAG, INCIDENT_TAG
 
-router = APIRouter(prefix="/remediation", tags=["remediation"])
+router = APIRouter(prefix=f"{API_PREFIX}/remediation", tags=["remediation"])
 
 RunId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
