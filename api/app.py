@@ -193,7 +193,7 @@ def create_app(service: Service | None = None) -> FastAPI:
         "/health", response_model=ServiceHealth, tags=["service"], summary="The deployment's health report"
     )
     def health() -> ServiceHealth:
-        cached = service._health
+        cached = service.health_cache
         if cached is None or time.monotonic() - cached[0] > 10.0:
             from resources.health import check_health
 
@@ -202,7 +202,7 @@ def create_app(service: Service | None = None) -> FastAPI:
             except Exception:  # check_health reports the database as unreachable
                 instance = None
             report = check_health(instance=instance, settings=service.settings.core, timeout=3.0)
-            cached = service._health = (time.monotonic(), report.to_dict())
+            cached = service.health_cache = (time.monotonic(), report.to_dict())
         return ServiceHealth.model_validate(cached[1])
 
     @app.get(

@@ -8,9 +8,11 @@ runless observation on the model's ``audit_log`` per API drift check.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from dagster import (
     AssetKey,
@@ -29,7 +31,7 @@ from drift_sentinel.windows import filesystem
 from resources.safety_gate import INCIDENT_TAG, MODEL_TAG
 
 AUDIT_LOG = "audit_log"
-MAX_RECORDS = 10_000
+T = TypeVar("T")
 
 
 def plain_metadata(record: EventLogRecord) -> dict[str, Any]:
@@ -40,18 +42,79 @@ def plain_metadata(record: EventLogRecord) -> dict[str, Any]:
     return {key: getattr(entry, "value", entry) for key, entry in event.metadata.items()}
 
 
+class WindowIndex:
+    """The newest materialization of each window of each asset, kept in memory and refreshed incrementally.
+
+    Each read asks the instance for the newest storage id per partition (one indexed query, nothing
+    deserialized) and fetches only the records whose id changed since the last read, so a read costs the same
+    with ten windows or ten thousand, and it is never staler than the instance.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[AssetKey, dict[str, EventLogRecord]] = {}
+        self._lock = threading.Lock()
+
+    def newest_per_window(self, instance: DagsterInstance, key: AssetKey) -> dict[str, EventLogRecord]:
+        """Partition → newest materialization record, ordered by partition key."""
+        ids = instance.get_latest_storage_id_by_partition(key, DagsterEventType.ASSET_MATERIALIZATION)
+        with self._lock:
+            known = dict(self._records.get(key, {}))
+        stale = [sid for window, sid in ids.items() if window not in known or known[window].storage_id != sid]
+        for start in range(0, len(stale), 500):
+            chunk = stale[start : start + 500]
+            fetched = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=key, storage_ids=chunk), limit=len(chunk)
+            ).records
+            for record in fetched:
+                known[record.partition_key or "__all__"] = record
+        current = {window: known[window] for window in sorted(ids) if window in known}
+        with self._lock:
+            self._records[key] = current
+        return current
+
+
+class ReadCache:
+    """Answers of read queries reused for ``ttl`` seconds (``API_READ_CACHE_SECONDS``, default 1; 0 turns it
+    off), so a burst of reads costs one round of queries per second, not one per request. Writes, run status
+    and everything a write decides on are never read from it."""
+
+    def __init__(self, ttl: float = 1.0) -> None:
+        self.ttl = ttl
+        self._answers: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        if self.ttl <= 0:
+            return compute()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        value = compute()
+        with self._lock:
+            if len(self._answers) > 10_000:
+                self._answers.clear()
+            self._answers[key] = (now, value)
+        return value
+
+
+_INDEX = WindowIndex()
+READ_CACHE = ReadCache()
+
+
 def newest_per_window(instance: DagsterInstance, key: AssetKey) -> dict[str, EventLogRecord]:
-    """The newest materialization of each partition of ``key`` (``"__all__"`` for an unpartitioned asset),
-    ordered by partition key."""
-    records = instance.fetch_materializations(key, limit=MAX_RECORDS, ascending=False).records
-    newest: dict[str, EventLogRecord] = {}
-    for record in records:
-        newest.setdefault(record.partition_key or "__all__", record)
-    return dict(sorted(newest.items()))
+    """The newest materialization of each partition of ``key``, ordered by partition key (see
+    :class:`WindowIndex`; reused for :data:`READ_CACHE`'s ttl)."""
+    return READ_CACHE.get(("windows", id(instance), key), lambda: _INDEX.newest_per_window(instance, key))
 
 
 def newest(instance: DagsterInstance, key: AssetKey, partition: str | None = None) -> EventLogRecord | None:
-    """The newest materialization of ``key`` (of one partition when given)."""
+    """The newest materialization of ``key`` (of one partition when given; reused for the cache's ttl)."""
+    return READ_CACHE.get(("newest", id(instance), key, partition), lambda: _newest(instance, key, partition))
+
+
+def _newest(instance: DagsterInstance, key: AssetKey, partition: str | None) -> EventLogRecord | None:
     records_filter = AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
     records = instance.fetch_materializations(records_filter, limit=1, ascending=False).records
     return records[0] if records else None
@@ -145,7 +208,8 @@ def remediation_runs(
         tags[INCIDENT_TAG] = incident_id
     if not tags:
         raise ValueError("remediation_runs needs a model or an incident")
-    return list(instance.get_runs(RunsFilter(tags=tags), limit=limit))
+    key = ("runs", id(instance), model_id, incident_id, limit)
+    return READ_CACHE.get(key, lambda: list(instance.get_runs(RunsFilter(tags=tags), limit=limit)))
 
 
 def run_times(instance: DagsterInstance, run_id: str) -> tuple[float | None, float | None, float | None]:
@@ -180,8 +244,3 @@ def observe_audit(
             metadata=dict(metadata),
         )
     )
-
-
-def visible(specs: Iterable[ModelSpec], model_id: str | None) -> list[ModelSpec]:
-    """The specs, or the one named ``model_id`` among them (empty if it is not there)."""
-    return [s for s in specs if model_id is None or model_id in (s.id, s.asset_prefix)]

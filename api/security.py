@@ -13,7 +13,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from fastapi import Request
 
@@ -149,7 +148,3 @@ def owned_model(principal: Principal, specs: list[ModelSpec], model_id: str) -> 
         if model_id in (spec.id, spec.asset_prefix) and principal.owns(spec.owners):
             return spec
     raise not_found(f"unknown model id {model_id!r}")
-
-
-def describe(principal: Principal) -> dict[str, Any]:
-    return {"subject": principal.subject, "role": principal.role, "teams": list(principal.teams)}

@@ -6,6 +6,7 @@ store are the same ones the Dagster deployment uses).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from dagster import DagsterInstance
 
+from api import history
 from api.launcher import GraphQLLauncher
 from api.security import Authenticator
 from api.settings import ApiSettings
@@ -32,7 +34,7 @@ class Service:
     _instance: DagsterInstance | None = field(default=None, init=False)
     _trail: AuditTrail | None = field(default=None, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
-    _health: tuple[float, Any] | None = field(default=None, init=False)
+    health_cache: tuple[float, Any] | None = field(default=None, init=False)
 
     @classmethod
     def from_env(cls, config_file: Path | None = None, instance: DagsterInstance | None = None) -> Service:
@@ -47,6 +49,7 @@ class Service:
             settings.service_keys,
             settings.rate_limit_per_minute,
         )
+        history.READ_CACHE.ttl = settings.read_cache_seconds
         return cls(settings, config, auth, GraphQLLauncher(settings.graphql_url), instance_override=instance)
 
     @property
@@ -74,7 +77,5 @@ class Service:
 
     def thresholds(self, model_id: str) -> dict[str, dict[str, float]] | None:
         """The detection thresholds stored for the model by ``update_thresholds`` (``None``: the configured)."""
-        import os
-
         path = os.environ.get("REMEDIATION_THRESHOLDS_PATH", str(self.settings.core.home / "thresholds"))
         return ThresholdStoreResource(path=path).stored(model_id)

@@ -11,6 +11,7 @@
                              file's folder and the storage folder)
 ``API_DATA_BUCKETS``         buckets drift checks may read ``s3://`` files from, comma-separated (default:
                              ``S3_BUCKET``)
+``API_READ_CACHE_SECONDS``   how long read queries are reused (default 1; 0 turns the cache off)
 ``DAGSTER_GRAPHQL_URL``      the Dagster webserver's GraphQL endpoint that runs are launched through (default
                              ``http://127.0.0.1:3000/graphql``)
 """
@@ -40,6 +41,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name}={raw!r}: expected seconds") from None
+    if value < 0:
+        raise ConfigError(f"environment variable {name}={raw!r}: must not be negative")
+    return value
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Resolved settings of the API process."""
@@ -55,6 +69,7 @@ class ApiSettings:
     data_roots: tuple[Path, ...]
     data_buckets: tuple[str, ...]
     graphql_url: str
+    read_cache_seconds: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, config_dir: Path | None = None) -> ApiSettings:
@@ -84,4 +99,5 @@ class ApiSettings:
             data_roots=tuple(p.resolve() for p in roots),
             data_buckets=tuple(buckets),
             graphql_url=env.get("DAGSTER_GRAPHQL_URL", "http://127.0.0.1:3000/graphql"),
+            read_cache_seconds=_seconds(env, "API_READ_CACHE_SECONDS", 1.0),
         )

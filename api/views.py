@@ -44,14 +44,14 @@ def model_incidents(service: Service, spec: ModelSpec) -> list[Incident]:
     return out
 
 
-def find_incident(service: Service, principal: Principal, incident_id: str) -> tuple[ModelSpec, Incident]:
-    """The incident among the caller's models; 404 when unknown or another team's."""
+def find_incident(service: Service, principal: Principal, incident_id: str) -> ModelSpec:
+    """The model of an incident among the caller's models; 404 when unknown or another team's."""
     for spec in service.specs:
         if not principal.owns(spec.owners):
             continue
-        for entry in history.incidents(history.drift_windows(service.instance, spec), spec.id):
-            if entry.incident_id == incident_id:
-                return spec, next(i for i in model_incidents(service, spec) if i.incident_id == incident_id)
+        for window in history.drift_windows(service.instance, spec).values():
+            if window.get("incident_id") == incident_id:
+                return spec
     raise ApiError(404, "not_found", f"unknown incident id {incident_id!r}")
 
 

@@ -22,7 +22,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/analysis", tags=["analysis"])
 def get_rca(
     incident_id: Annotated[str, Path(max_length=200)], service: ServiceDep, principal: PrincipalDep
 ) -> RcaReport:
-    spec, _ = find_incident(service, principal, incident_id)
+    spec = find_incident(service, principal, incident_id)
     found = history.rca_by_incident(service.instance, spec).get(incident_id)
     if found is None:
         raise ApiError(404, "not_found", f"incident {incident_id!r} has no rca_report yet")

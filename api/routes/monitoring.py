@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Literal
 
-import pandas as pd
 from dagster import AssetKey
 from fastapi import APIRouter, Query
 
@@ -71,10 +70,6 @@ def _reference(service: Service, spec: ModelSpec, window: str | None) -> str:
     )
 
 
-def _read(uri: str, role: str) -> pd.DataFrame:
-    return read_window_file(uri, role=role)
-
-
 def run_check(
     service: Service, principal: Principal, spec: ModelSpec, body: DriftCheckRequest
 ) -> DriftCheckResult:
@@ -91,7 +86,8 @@ def run_check(
             if body.reference_data
             else _reference(service, spec, None)
         )
-    reference, current = _read(reference_uri, "reference"), _read(current_uri, "current")
+    reference = read_window_file(reference_uri, role="reference")
+    current = read_window_file(current_uri, role="current")
     config = detection_config(spec)
     stored = service.thresholds(spec.id)
     thresholds = {k: dict(v) for k, v in (stored if stored is not None else config.thresholds).items()}

@@ -32,7 +32,7 @@ RunId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
     summary="Launch a gated remediation of an incident (operator; update_thresholds: admin)",
 )
 def execute(body: ExecuteRequest, service: ServiceDep, principal: PrincipalDep) -> ExecuteAccepted:
-    spec, _ = find_incident(service, principal, body.incident_id)
+    spec = find_incident(service, principal, body.incident_id)
     require_role(principal, "admin" if body.action == "update_thresholds" else "operator")
     parameters = body.parameters.model_dump(exclude_none=True)
     message = body.parameters.message or (
