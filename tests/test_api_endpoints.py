@@ -4,9 +4,7 @@ one the gate passes, one it refuses (cooldown), and one aborted while verificati
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +24,7 @@ from tests.support.api import (
     dagster_webserver,
     make_credentials,
     project_env,
+    wait_for_code_location,
     write_instance_yaml,
 )
 from tests.support.project import Project, make_project
@@ -54,21 +53,6 @@ class World:
         return {k: v.value for k, v in match.asset_materialization.metadata.items()}
 
 
-def _wait_for_code_location(graphql_url: str, timeout: float = 240) -> None:
-    query = b'{"query": "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"}'
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        request = urllib.request.Request(
-            graphql_url, data=query, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            entries = json.loads(response.read())["data"]["workspaceOrError"].get("locationEntries", [])
-        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"code location not loaded at {graphql_url}")
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("api-endpoints")
@@ -76,15 +60,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = project_env(root, project.config_file)
     home = Path(env["DAGSTER_HOME"])
     write_instance_yaml(home)
-    with pytest.MonkeyPatch.context() as patch:
+    creds = make_credentials(root / "keys")
+    # the webserver loads its code location while the assets materialize
+    with dagster_webserver(root, env) as graphql_url, pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
         defs = build_definitions(project.config, project.settings())
         instance = DagsterInstance.from_config(str(home))
         spec = project.config.models[0]
-        bootstrap_registry(
-            defs.resources["model_registry"], spec, project.config.resolve(spec.data.training_snapshot)
-        )
+        snapshot = project.config.resolve(spec.data.training_snapshot or "")
+        bootstrap_registry(defs.resources["model_registry"], spec, snapshot)
         assert defs.resolve_job_def(f"{PREFIX}_baseline").execute_in_process(instance=instance).success
         assert project.data.start is not None and project.data.drift_start is not None
         clean = (project.data.start + timedelta(days=2)).date().isoformat()
@@ -94,9 +79,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             job = defs.resolve_job_def(f"{PREFIX}_detect")
             assert job.execute_in_process(partition_key=day, instance=instance).success
         assert defs.resolve_job_def(f"{PREFIX}_patterns").execute_in_process(instance=instance).success
-    creds = make_credentials(root / "keys")
-    with dagster_webserver(root, env) as graphql_url:
-        _wait_for_code_location(graphql_url)
+        wait_for_code_location(graphql_url, root / "webserver.log")
         with api_server(root, env, creds, graphql_url=graphql_url) as url:
             yield World(project, instance, creds, url, clean, drift, last)
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from drift_sentinel.access import generate_key_pair, issue_token
-from tests.support.servers import LOOPBACK, _process, _venv_bin, free_port
+from tests.support.servers import LOOPBACK, _process, _stop_process_group, _venv_bin, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 ISSUER, AUDIENCE = "drift-sentinel-test", "drift-sentinel-api"
@@ -125,8 +129,9 @@ def api_server(
 
 
 @contextlib.contextmanager
-def dagster_webserver(root: Path, env: Mapping[str, str], *, timeout: float = 240) -> Iterator[str]:
-    """``dagster-webserver`` for ``sentinel_assets.definitions`` on a free port; yields its GraphQL URL."""
+def dagster_webserver(root: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """Start ``dagster-webserver`` for ``sentinel_assets.definitions`` on a free port and yield its GraphQL URL
+    at once (it loads while the caller prepares; :func:`wait_for_code_location` waits for it)."""
     port = free_port()
     argv = [
         _venv_bin("dagster-webserver"),
@@ -137,12 +142,37 @@ def dagster_webserver(root: Path, env: Mapping[str, str], *, timeout: float = 24
         "-m",
         "sentinel_assets.definitions",
     ]
-    with _process(
-        argv,
-        log=root / "webserver.log",
-        env={**env, "PYTHONPATH": str(REPO)},
-        health_url=f"http://{LOOPBACK}:{port}/server_info",
-        timeout=timeout,
-        name="dagster-webserver",
-    ):
-        yield f"http://{LOOPBACK}:{port}/graphql"
+    with open(root / "webserver.log", "wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **env, "PYTHONPATH": str(REPO)},
+            start_new_session=True,
+        )
+        try:
+            yield f"http://{LOOPBACK}:{port}/graphql"
+        finally:
+            _stop_process_group(proc)
+
+
+def wait_for_code_location(graphql_url: str, log: Path, timeout: float = 300) -> None:
+    """Poll the webserver's GraphQL API until every code location has loaded."""
+    query = b'{"query": "{ workspaceOrError { ... on Workspace { locationEntries { loadStatus } } } }"}'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(
+            graphql_url, data=query, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                entries = json.loads(response.read())["data"]["workspaceOrError"].get("locationEntries", [])
+        except (OSError, ValueError, KeyError):
+            entries = []
+        if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(
+        f"code location not loaded at {graphql_url}:\n{log.read_text(errors='replace')[-3000:]}"
+    )
