@@ -14,6 +14,7 @@ from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import ExternalServiceError
+from drift_sentinel.remediation.actions import severity_of
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
 from resources.safety_gate import (
@@ -24,7 +25,6 @@ from resources.safety_gate import (
     MODEL_TAG,
     NOTIFY_ACTIONS,
 )
-from sensors.remediation import SEVERITY
 
 
 def remediation_tags(spec: ModelSpec, incident_id: str, action: str, actor: str) -> dict[str, str]:
@@ -45,7 +45,7 @@ def remediation_run_config(
     config = RemediationConfig(
         model_id=spec.id,
         incident_id=incident_id,
-        severity=SEVERITY.get(action, "warning"),
+        severity=severity_of(action),
         message=message,
         **{k: v for k, v in parameters.items() if v is not None and k != "message"},
     )

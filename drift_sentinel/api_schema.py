@@ -15,12 +15,17 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for ExecuteRequ
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from drift_sentinel.remediation.actions import ACTIONS
+
 API_PREFIX = "/api/v1"
-ActionName = Literal["notify_team", "retrain_model", "rollback_model", "scale_resources", "update_thresholds"]
+if TYPE_CHECKING:
+    ActionName = str
+else:  # the action catalog's names, as an enum in the OpenAPI document
+    ActionName = Literal[tuple(sorted(ACTIONS))]
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 
 

@@ -14,13 +14,21 @@ sequence number, written once:
 This module is the only place in the core that talks to S3 (``boto3``): the ``drift-sentinel audit``
 command must read the trail without Dagster.
 
-Limit: the chain alone cannot tell that the *newest* records were cut off (truncation). Object Lock
-prevents that in production; :meth:`AuditTrail.verify` accepts the head hash from an earlier export
-(``expected_head``) to detect it anywhere.
+Each record is also signed: HMAC-SHA256 (RFC 2104) of its hash under the writer's key
+(:class:`AuditKey`: ``REMEDIATION_AUDIT_KEY`` from the environment or secret store; the embedded default
+creates ``$SENTINEL_HOME/audit.key``, mode 0600, on first use). Anyone who can write the store but does not
+hold the key can no longer append a record with a recomputed hash, or re-hash the chain from a point on:
+the signature does not match.
+
+Limit: neither the chain nor the signatures can tell that the *newest* records were cut off
+(truncation), and a holder of the key can rewrite the chain. :meth:`AuditTrail.verify` therefore
+cross-checks the chain against heads recorded elsewhere: ``known_heads`` (the ``(seq, hash)`` pairs the
+Dagster instance observed on the ``audit_log`` assets, passed in by the Dagster layer) and
+``expected_head`` (a head from an earlier export). Object Lock prevents deletion in production.
 
 >>> import tempfile
 >>> from datetime import datetime, timezone
->>> trail = open_trail(tempfile.mkdtemp())
+>>> trail = open_trail(tempfile.mkdtemp(), key=AuditKey(b"a key of at least 32 bytes, for docs"))
 >>> at = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> r = trail.append(AuditEvent(kind="gate_decision", model_id="fraud", incident_id="inc-1", actor="sensor:s",
 ...                             run_id="r1", action="rollback_model", outcome="PASSED", at=at))
@@ -34,11 +42,13 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import io
 import json
 import math
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +75,8 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "details",
     "prev_hash",
     "hash",
+    "key_id",
+    "signature",
 )
 
 _RECORD_NAME = re.compile(r"^(\d{12})\.json$")
@@ -107,6 +119,82 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(
         data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode()
+
+
+KEY_ENV = "REMEDIATION_AUDIT_KEY"
+"""Environment variable holding the signing key (a secret of at least 32 characters)."""
+KEY_FILE_ENV = "REMEDIATION_AUDIT_KEY_FILE"
+"""Environment variable naming the key file (default ``$SENTINEL_HOME/audit.key``)."""
+MIN_KEY_LENGTH = 32
+
+
+@dataclass(frozen=True, repr=False)
+class AuditKey:
+    """The secret that signs audit records (HMAC-SHA256); ``key_id`` names it without revealing it.
+
+    >>> key = AuditKey(b"k" * 32, source="test")
+    >>> len(key.sign("0" * 64)), key.key_id
+    (64, '37dee475239e52ea')
+    >>> key.check("0" * 64, key.sign("0" * 64)), key.check("0" * 64, "f" * 64)
+    (True, False)
+    """
+
+    secret: bytes
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < MIN_KEY_LENGTH:
+            raise ConfigError(
+                f"audit signing key from {self.source or 'the caller'} is {len(self.secret)} bytes; "
+                f"at least {MIN_KEY_LENGTH} are needed"
+            )
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AuditKey(key_id={self.key_id!r}, source={self.source!r})"
+
+    @property
+    def key_id(self) -> str:
+        """First 16 hex digits of SHA-256 over a label and the key (safe to store next to records)."""
+        return hashlib.sha256(b"drift-sentinel audit key id\n" + self.secret).hexdigest()[:16]
+
+    def sign(self, record_hash: str) -> str:
+        return hmac.new(self.secret, record_hash.encode(), hashlib.sha256).hexdigest()
+
+    def check(self, record_hash: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(record_hash), signature)
+
+
+def default_key_file(env: Mapping[str, str] | None = None) -> Path:
+    """``$REMEDIATION_AUDIT_KEY_FILE``, else ``$SENTINEL_HOME/audit.key`` (``./.sentinel/audit.key``)."""
+    env = os.environ if env is None else env
+    if env.get(KEY_FILE_ENV):
+        return Path(env[KEY_FILE_ENV])
+    return Path(env.get("SENTINEL_HOME", ".sentinel")).absolute() / "audit.key"
+
+
+def load_audit_key(env: Mapping[str, str] | None = None, *, create: bool = False) -> AuditKey | None:
+    """The signing key: ``$REMEDIATION_AUDIT_KEY``, else the key file (see :func:`default_key_file`).
+
+    With ``create`` a missing key file is made (32 random bytes as hex, mode 0600, created exclusively so
+    concurrent first writers agree on one key); without it, a missing file gives ``None``.
+    """
+    env = os.environ if env is None else env
+    if env.get(KEY_ENV):
+        return AuditKey(env[KEY_ENV].encode(), source=KEY_ENV)
+    path = default_key_file(env)
+    if create and not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_once(path, secrets.token_hex(32).encode() + b"\n", mode=0o600)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot create the audit signing key: {exc.strerror or exc}") from None
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the audit signing key: {exc}") from None
+    return AuditKey(text.encode(), source=str(path))
 
 
 @dataclass(frozen=True)
@@ -171,24 +259,46 @@ def record_hash(seq: int, event: AuditEvent, prev_hash: str) -> str:
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One link of the chain: sequence number (from 1), the event, the previous hash and its own hash."""
+    """One link of the chain: sequence number (from 1), the event, the previous hash and its own hash.
+
+    ``signature`` is the HMAC-SHA256 of ``hash`` under the key named by ``key_id`` (both ``None`` on a
+    legacy record written before records were signed).
+    """
 
     seq: int
     event: AuditEvent
     prev_hash: str
     hash: str
+    key_id: str | None = None
+    signature: str | None = None
 
     @classmethod
-    def create(cls, seq: int, event: AuditEvent, prev_hash: str) -> AuditRecord:
-        return cls(seq=seq, event=event, prev_hash=prev_hash, hash=record_hash(seq, event, prev_hash))
+    def create(
+        cls, seq: int, event: AuditEvent, prev_hash: str, *, key: AuditKey | None = None
+    ) -> AuditRecord:
+        digest = record_hash(seq, event, prev_hash)
+        if key is None:
+            return cls(seq=seq, event=event, prev_hash=prev_hash, hash=digest)
+        return cls(
+            seq=seq,
+            event=event,
+            prev_hash=prev_hash,
+            hash=digest,
+            key_id=key.key_id,
+            signature=key.sign(digest),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "seq": self.seq,
             "event": self.event.to_dict(),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if self.signature is not None:
+            data["key_id"] = self.key_id
+            data["signature"] = self.signature
+        return data
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.to_dict(), sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
@@ -196,11 +306,14 @@ class AuditRecord:
     @classmethod
     def from_bytes(cls, raw: bytes) -> AuditRecord:
         data = json.loads(raw)
+        signature = data.get("signature")
         return cls(
             seq=int(data["seq"]),
             event=AuditEvent.from_dict(data["event"]),
             prev_hash=str(data["prev_hash"]),
             hash=str(data["hash"]),
+            key_id=str(data["key_id"]) if data.get("key_id") is not None else None,
+            signature=str(signature) if signature is not None else None,
         )
 
     def row(self) -> dict[str, Any]:
@@ -212,6 +325,8 @@ class AuditRecord:
             "details": canonical_json(event["details"]).decode(),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "key_id": self.key_id or "",
+            "signature": self.signature or "",
         }
 
 
@@ -289,16 +404,29 @@ class LocalAuditStore:
         return write_once(target, data, mode=0o444)
 
     def get(self, seq: int) -> bytes | None:
+        path = self.path / record_name(seq)
         try:
-            return (self.path / record_name(seq)).read_bytes()
+            return path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a folder in its place, no permission …
+            raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
     def seqs(self) -> list[int]:
         if not self.path.exists():
             return []
-        found = (_RECORD_NAME.match(p.name) for p in self.path.iterdir())
+        try:
+            found = [_RECORD_NAME.match(p.name) for p in self.path.iterdir()]
+        except OSError as exc:
+            raise DataError(f"audit trail {self.path}: cannot list: {exc.strerror or exc}") from None
         return sorted(int(m.group(1)) for m in found if m)
+
+    def check_location(self) -> None:
+        """Raise :class:`DataError` unless the trail's folder exists (verifying nothing is not "ok")."""
+        if not self.path.exists():
+            raise DataError(f"audit trail {self.path} does not exist (check --uri / REMEDIATION_AUDIT_URI)")
+        if not self.path.is_dir():
+            raise DataError(f"audit trail {self.path} is not a folder")
 
     def location(self, seq: int) -> str:
         return str(self.path / record_name(seq))
@@ -334,7 +462,12 @@ class S3AuditStore:
         if client is None:
             import boto3
 
-            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            try:
+                client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+            except ValueError as exc:  # botocore refuses a malformed endpoint or region
+                raise ConfigError(
+                    f"audit trail S3 endpoint {endpoint_url!r} / region {region!r}: {exc}"
+                ) from None
         self.client = client
 
     def key(self, seq: int) -> str:
@@ -433,7 +566,18 @@ class S3AuditStore:
 # ---------------------------------------------------------------------------------------------- trail
 
 
-ProblemKind = Literal["changed", "removed", "reordered", "unreadable", "overwritten", "truncated"]
+ProblemKind = Literal[
+    "changed",
+    "removed",
+    "reordered",
+    "unreadable",
+    "overwritten",
+    "truncated",
+    "rewritten",
+    "forged",
+    "unsigned",
+    "unverifiable",
+]
 
 
 @dataclass(frozen=True)
@@ -448,17 +592,26 @@ class AuditProblem:
 
 @dataclass(frozen=True)
 class AuditVerification:
-    """The result of :meth:`AuditTrail.verify`: ``ok`` only when the whole chain checks out."""
+    """The result of :meth:`AuditTrail.verify`: ``ok`` only when the whole chain checks out.
+
+    ``signed`` counts records whose signature checked out, ``unsigned`` the legacy records without one
+    (accepted only with ``allow_unsigned``), ``heads_checked`` the externally recorded heads compared.
+    """
 
     ok: bool
     records: int
     head_hash: str
     problems: tuple[AuditProblem, ...]
+    signed: int = 0
+    unsigned: int = 0
+    key_id: str | None = None
+    heads_checked: int = 0
 
     @property
     def summary(self) -> str:
         if self.ok:
-            return f"audit trail ok: {self.records} records, head {self.head_hash[:16]}"
+            legacy = f", {self.unsigned} unsigned legacy record(s) accepted" if self.unsigned else ""
+            return f"audit trail ok: {self.records} records, head {self.head_hash}{legacy}"
         first = self.problems[0]
         more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         return f"audit trail TAMPERED: {first.message}{more}"
@@ -468,6 +621,10 @@ class AuditVerification:
             "ok": self.ok,
             "records": self.records,
             "head_hash": self.head_hash,
+            "signed": self.signed,
+            "unsigned": self.unsigned,
+            "key_id": self.key_id,
+            "heads_checked": self.heads_checked,
             "problems": [
                 {"seq": p.seq, "kind": p.kind, "location": p.location, "message": p.message}
                 for p in self.problems
@@ -476,12 +633,23 @@ class AuditVerification:
 
 
 class AuditTrail:
-    """Append, read, verify and export a hash-chained trail kept in an :class:`AuditStore`."""
+    """Append, read, verify and export a hash-chained, signed trail kept in an :class:`AuditStore`.
 
-    def __init__(self, store: AuditStore) -> None:
+    ``key`` signs appended records and checks signatures; ``None`` resolves it from the environment on
+    first use (:func:`load_audit_key`: created on the first append, never by ``verify``).
+    """
+
+    def __init__(self, store: AuditStore, *, key: AuditKey | None = None) -> None:
         self.store = store
+        self._key = key
         self._head: tuple[int, str] | None = None  # (seq, hash) of the newest record this trail knows
         self._lock = threading.Lock()
+
+    def signing_key(self, *, create: bool = False) -> AuditKey | None:
+        """The key given at construction, else the environment's (see :func:`load_audit_key`)."""
+        if self._key is None:
+            self._key = load_audit_key(create=create)
+        return self._key
 
     def _read_head(self) -> tuple[int, str] | None:
         """The newest stored record's (seq, hash), or None when it is listed but not readable yet."""
@@ -493,22 +661,23 @@ class AuditTrail:
             return None
         try:
             return (seqs[-1], AuditRecord.from_bytes(raw).hash)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             where = self.store.location(seqs[-1])
             raise DataError(f"audit record {where} is unreadable; run 'drift-sentinel audit verify'") from exc
 
     def append(self, event: AuditEvent, *, max_attempts: int = 100) -> AuditRecord:
-        """Add ``event`` as the next record and return it (retrying when a concurrent writer won the seq).
+        """Add ``event`` as the next, signed record and return it (retrying when a concurrent writer won the seq).
 
         The trail remembers the head it last wrote or read, so an uncontended append is one write-once
         put; when another writer got there first the put is refused and the head is read again.
         """
+        key = self.signing_key(create=True)
         with self._lock:
             for _ in range(max_attempts):
                 head = self._head or self._read_head()
                 if head is None:
                     continue  # listed but not readable yet: list again
-                record = AuditRecord.create(head[0] + 1, event, head[1])
+                record = AuditRecord.create(head[0] + 1, event, head[1], key=key)
                 if self.store.put_new(record.seq, record.to_bytes()):
                     self._head = (record.seq, record.hash)
                     return record
@@ -520,26 +689,50 @@ class AuditTrail:
     def records(self) -> Iterator[AuditRecord]:
         """Every readable record in sequence order (unreadable ones are skipped; ``verify`` reports them)."""
         for seq in self.store.seqs():
-            raw = self.store.get(seq)
-            if raw is None:
-                continue
             try:
+                raw = self.store.get(seq)
+                if raw is None:
+                    continue
                 yield AuditRecord.from_bytes(raw)
-            except (ValueError, KeyError):
+            except (DataError, ValueError, KeyError, TypeError):
                 continue
 
-    def verify(self, *, expected_head: str | None = None) -> AuditVerification:
-        """Walk the chain and report every changed, removed, reordered or unreadable record.
+    def verify(
+        self,
+        *,
+        expected_head: str | None = None,
+        known_heads: Mapping[int, str] | None = None,
+        allow_unsigned: bool = False,
+    ) -> AuditVerification:
+        """Walk the chain and report every changed, removed, reordered, unreadable or forged record.
 
-        ``expected_head``: a head hash seen earlier (e.g. in an export); if no record has it any more,
-        the trail was truncated or rewritten after that point.
+        Parameters
+        ----------
+        expected_head:
+            A head hash seen earlier (e.g. in an export): the full 64 hex digits, or a prefix of at least
+            16 that names exactly one record. If no record has it any more, the trail was truncated or
+            rewritten after that point.
+        known_heads:
+            ``{seq: hash}`` recorded outside the trail when each record was written (the Dagster instance's
+            ``audit_log`` observations): a missing seq beyond the newest record is a truncation, a different
+            hash a rewrite, even by someone holding the key.
+        allow_unsigned:
+            Accept records without a signature that come before the first signed one (trails written
+            before records were signed). An unsigned record after a signed one is always a problem.
         """
+        locate = getattr(self.store, "check_location", None)
+        if callable(locate):
+            locate()
+        if expected_head is not None:
+            expected_head = _head_pattern(expected_head)
+        key = self.signing_key()
         problems: list[AuditProblem] = []
         seqs = self.store.seqs()
         prev_hash = GENESIS_HASH
         expected_seq = 1
-        hashes: set[str] = set()
-        count = 0
+        by_seq: dict[int, str] = {}
+        count = signed = unsigned = 0
+        seen_signed = False
         for seq in seqs:
             where = self.store.location(seq)
             if seq > expected_seq:
@@ -548,12 +741,12 @@ class AuditTrail:
                     AuditProblem(seq, "removed", where, f"record(s) {missing} removed before {where}")
                 )
             expected_seq = seq + 1
-            raw = self.store.get(seq)
             try:
+                raw = self.store.get(seq)
                 if raw is None:
                     raise ValueError("listed but not found")
                 record = AuditRecord.from_bytes(raw)
-            except (ValueError, KeyError, TypeError) as exc:
+            except (DataError, ValueError, KeyError, TypeError) as exc:
                 problems.append(
                     AuditProblem(seq, "unreadable", where, f"record {seq} at {where} is unreadable: {exc}")
                 )
@@ -572,18 +765,27 @@ class AuditTrail:
                         seq, "changed", where, f"record {seq} at {where} was changed (hash mismatch)"
                     )
                 )
-            elif prev_hash and record.prev_hash != prev_hash and not (problems and problems[-1].seq == seq):
-                problems.append(
-                    AuditProblem(
-                        seq,
-                        "reordered",
-                        where,
-                        f"record {seq} at {where} does not follow record {seq - 1} (chain broken)",
+            else:
+                problem = _signature_problem(record, where, key, allow_unsigned and not seen_signed)
+                if problem is not None:
+                    problems.append(problem)
+                elif record.signature is None:
+                    unsigned += 1
+                else:
+                    signed += 1
+                seen_signed = seen_signed or record.signature is not None
+                if prev_hash and record.prev_hash != prev_hash and not (problems and problems[-1].seq == seq):
+                    problems.append(
+                        AuditProblem(
+                            seq,
+                            "reordered",
+                            where,
+                            f"record {seq} at {where} does not follow record {seq - 1} (chain broken)",
+                        )
                     )
-                )
             # after a record in the wrong place the next link cannot be judged: skip it, name only this one
             prev_hash = "" if record.seq != seq else record.hash
-            hashes.add(record.hash)
+            by_seq[seq] = record.hash
         overwritten = getattr(self.store, "overwritten", None)
         if callable(overwritten):
             for seq, versions in sorted(overwritten().items()):
@@ -593,19 +795,30 @@ class AuditTrail:
                         seq, "overwritten", where, f"record {seq} at {where} has {versions} versions"
                     )
                 )
-        if expected_head is not None and expected_head not in hashes:
-            last = seqs[-1] if seqs else 0
-            problems.append(
-                AuditProblem(
-                    last,
-                    "truncated",
-                    self.store.location(last) if last else "<empty trail>",
-                    f"expected head {expected_head[:16]}… is no longer in the trail (truncated or rewritten)",
+        last = seqs[-1] if seqs else 0
+        problems.extend(_head_problems(known_heads or {}, by_seq, last, self.store.location))
+        if expected_head is not None:
+            matches = [h for h in by_seq.values() if h.startswith(expected_head)]
+            if len(matches) != 1:
+                why = "matches more than one record" if matches else "is no longer in the trail"
+                problems.append(
+                    AuditProblem(
+                        last,
+                        "truncated",
+                        self.store.location(last) if last else "<empty trail>",
+                        f"expected head {expected_head} {why} (truncated or rewritten)",
+                    )
                 )
-            )
         problems.sort(key=lambda p: p.seq)
         return AuditVerification(
-            ok=not problems, records=count, head_hash=prev_hash or "", problems=tuple(problems)
+            ok=not problems,
+            records=count,
+            head_hash=prev_hash or "",
+            problems=tuple(problems),
+            signed=signed,
+            unsigned=unsigned,
+            key_id=key.key_id if key is not None else None,
+            heads_checked=len(known_heads or {}),
         )
 
     def export(
@@ -625,12 +838,108 @@ class AuditTrail:
         cutoff = _utc(since) if since is not None else None
         selected = [r for r in self.records() if cutoff is None or r.event.at >= cutoff]
         if isinstance(out, str | os.PathLike):
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            with open(out, "w", newline="", encoding="utf-8") as handle:
-                _write_export(handle, selected, fmt)
+            try:
+                Path(out).parent.mkdir(parents=True, exist_ok=True)
+                with open(out, "w", newline="", encoding="utf-8") as handle:
+                    _write_export(handle, selected, fmt)
+            except OSError as exc:
+                raise DataError(f"{out}: cannot write the export: {exc.strerror or exc}") from None
         else:
             _write_export(out, selected, fmt)
         return len(selected)
+
+
+_HEX = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+def _head_pattern(text: str) -> str:
+    """A head hash or a prefix of at least 16 hex digits, lower-cased; :class:`ConfigError` otherwise.
+
+    >>> _head_pattern("ABCDEF0123456789")
+    'abcdef0123456789'
+    """
+    head = text.strip().lower().rstrip("…")
+    if not _HEX.match(head):
+        raise ConfigError(f"expected head {text!r}: give the 64 hex digits (or a prefix of at least 16)")
+    return head
+
+
+def _signature_problem(
+    record: AuditRecord, where: str, key: AuditKey | None, legacy_ok: bool
+) -> AuditProblem | None:
+    """Why ``record``'s signature does not check out, or None."""
+    seq = record.seq
+    if record.signature is None:
+        if legacy_ok:
+            return None
+        return AuditProblem(
+            seq,
+            "unsigned",
+            where,
+            f"record {seq} at {where} is not signed (a legacy record, or appended without the key; "
+            "--allow-unsigned accepts unsigned records written before the first signed one)",
+        )
+    if key is None:
+        return AuditProblem(
+            seq,
+            "unverifiable",
+            where,
+            f"record {seq} at {where} is signed with key {record.key_id} but no key is available "
+            f"to check it (set {KEY_ENV} or {KEY_FILE_ENV})",
+        )
+    if record.key_id != key.key_id:
+        return AuditProblem(
+            seq,
+            "forged",
+            where,
+            f"record {seq} at {where} is signed with key {record.key_id}, not the trail's key {key.key_id}",
+        )
+    if not key.check(record.hash, record.signature):
+        return AuditProblem(seq, "forged", where, f"record {seq} at {where} has a bad signature (forged)")
+    return None
+
+
+def _span(first: int, last: int) -> str:
+    """``record 4 is`` or ``records 4-5 are``."""
+    return f"record {first} is" if first == last else f"records {first}-{last} are"
+
+
+def _head_problems(
+    known: Mapping[int, str], stored: Mapping[int, str], last: int, location: Any
+) -> list[AuditProblem]:
+    """Compare heads recorded outside the trail with the stored chain."""
+    problems = []
+    missing = sorted(seq for seq in known if seq not in stored)
+    beyond = [seq for seq in missing if seq > last]
+    if beyond:
+        problems.append(
+            AuditProblem(
+                beyond[-1],
+                "truncated",
+                location(beyond[-1]),
+                f"{_span(last + 1, beyond[-1])} missing: the Dagster instance recorded head "
+                f"{beyond[-1]} ({known[beyond[-1]]}) but the trail ends at record {last} (truncated)",
+            )
+        )
+    for seq in missing:
+        if seq <= last:
+            problems.append(
+                AuditProblem(
+                    seq, "removed", location(seq), f"record {seq} recorded by the Dagster instance is gone"
+                )
+            )
+    for seq in sorted(set(known) & set(stored)):
+        if known[seq] != stored[seq]:
+            problems.append(
+                AuditProblem(
+                    seq,
+                    "rewritten",
+                    location(seq),
+                    f"record {seq} at {location(seq)} has hash {stored[seq]}, but the Dagster instance "
+                    f"recorded {known[seq]} when it was written (rewritten)",
+                )
+            )
+    return problems
 
 
 def _write_export(handle: IO[str], records: Sequence[AuditRecord], fmt: str) -> None:
@@ -650,19 +959,24 @@ def open_trail(
     endpoint_url: str | None = None,
     region: str = "us-east-1",
     object_lock_days: int | None = None,
+    key: AuditKey | None = None,
 ) -> AuditTrail:
-    """Open the trail at ``/local/path`` (or ``file:///path``) or ``s3://bucket/prefix``."""
+    """Open the trail at ``/local/path`` (or ``file:///path``) or ``s3://bucket/prefix``.
+
+    ``key`` signs and checks records; ``None`` takes it from the environment (:func:`load_audit_key`).
+    """
     text = str(uri)
     if text.startswith("s3://"):
         bucket, _, prefix = text[len("s3://") :].partition("/")
         return AuditTrail(
             S3AuditStore(
                 bucket, prefix, endpoint_url=endpoint_url, region=region, object_lock_days=object_lock_days
-            )
+            ),
+            key=key,
         )
     if "://" in text and not text.startswith("file://"):
         raise ConfigError(f"audit trail URI {text!r}: expected a local path, file:// or s3://bucket/prefix")
-    return AuditTrail(LocalAuditStore(text.removeprefix("file://")))
+    return AuditTrail(LocalAuditStore(text.removeprefix("file://")), key=key)
 
 
 def read_export(text: str | io.StringIO) -> list[AuditRecord]:

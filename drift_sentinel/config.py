@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,6 +32,40 @@ from drift_sentinel.safety import SafetyPolicy
 
 DEFAULT_CONFIG = "sentinel.yaml"
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+CADENCE_LENGTH: dict[str, timedelta] = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
+
+
+def check_model_id(value: str) -> str:
+    """Return ``value`` if it is a valid model id (it names folders and asset keys), else raise ValueError.
+
+    >>> check_model_id("fraud-detector-v1")
+    'fraud-detector-v1'
+    >>> check_model_id("../escaped")
+    Traceback (most recent call last):
+    ...
+    ValueError: model id '../escaped' must match ^[a-z0-9][a-z0-9._-]{0,62}$ (lower case, digits, . _ -)
+    """
+    if not isinstance(value, str) or not _MODEL_ID.match(value) or value in (".", ".."):
+        raise ValueError(f"model id {value!r} must match {_MODEL_ID.pattern} (lower case, digits, . _ -)")
+    return value
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (``Europe/Paris``); ValueError naming it when unknown.
+
+    >>> check_timezone("Europe/Paris").key
+    'Europe/Paris'
+    >>> check_timezone("Mars/Olympus")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown time zone 'Mars/Olympus': use an IANA name such as 'UTC' or 'Europe/Paris'
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        raise ValueError(
+            f"unknown time zone {name!r}: use an IANA name such as 'UTC' or 'Europe/Paris'"
+        ) from None
 
 
 class _Strict(BaseModel):
@@ -49,6 +84,25 @@ class WindowSpec(_Strict):
     start: datetime
     end: datetime | None = Field(default=None, description="exclusive; open-ended when omitted")
     timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        check_timezone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> WindowSpec:
+        if self.end is None:
+            return self
+        zone = check_timezone(self.timezone)
+        start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (self.start, self.end))
+        if end < start + CADENCE_LENGTH[self.cadence]:
+            raise ValueError(
+                f"window.end {self.end.isoformat()} must be at least one {self.cadence} window after "
+                f"window.start {self.start.isoformat()} (otherwise there is no window to process)"
+            )
+        return self
 
 
 class ReferenceSpec(_Strict):
@@ -102,12 +156,24 @@ class ModelSpec(_Strict):
     safety: SafetyPolicy = Field(default_factory=SafetyPolicy)
     alerts: AlertRouting = Field(default_factory=AlertRouting)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    upstream_assets: list[str] = Field(
+        default_factory=list,
+        description="other teams' Dagster assets this model consumes (asset key 'a/b', optionally 'a/b:check'); "
+        "a failed drift check on one opens an incident for this model (see docs/checks.md)",
+    )
 
     @field_validator("id")
     @classmethod
     def _valid_id(cls, value: str) -> str:
-        if not _MODEL_ID.match(value):
-            raise ValueError(f"model id {value!r} must match {_MODEL_ID.pattern} (lower case, digits, . _ -)")
+        return check_model_id(value)
+
+    @field_validator("upstream_assets")
+    @classmethod
+    def _valid_upstream(cls, value: list[str]) -> list[str]:
+        from drift_sentinel.upstream import parse_upstream
+
+        for entry in value:
+            parse_upstream(entry)
         return value
 
     @model_validator(mode="after")
@@ -178,14 +244,40 @@ def config_path() -> Path:
     return Path(os.environ.get("SENTINEL_CONFIG", DEFAULT_CONFIG))
 
 
+def read_config_text(path: str | os.PathLike[str], *, what: str = "config file") -> str:
+    """The UTF-8 text of a configuration file; :class:`ConfigError` names the file on any failure.
+
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "s.yaml"
+    >>> _ = bad.write_bytes(b"models:\\n  - id: caf\\xe9\\n")
+    >>> read_config_text(bad)
+    Traceback (most recent call last):
+    ...
+    drift_sentinel.errors.ConfigError: .../s.yaml: line 2: not UTF-8 text (byte 0xe9 at offset 19); save ...
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found (set SENTINEL_CONFIG or create it)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a {what} (YAML)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"{path}: line {line}: not UTF-8 text (byte 0x{byte} at offset {exc.start}); save the file as UTF-8"
+        ) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> SentinelConfig:
     """Read and validate a config file; errors name the file, field and line."""
     path = Path(path) if path is not None else config_path()
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (set SENTINEL_CONFIG or create it)") from None
-    return parse_config(text, source=str(path))
+    return parse_config(read_config_text(path), source=str(path))
 
 
 def parse_config(text: str, source: str = "<string>") -> SentinelConfig:

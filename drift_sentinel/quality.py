@@ -37,6 +37,7 @@ class ColumnExpectation:
     max_null_fraction: float
     min_value: float | None = None
     max_value: float | None = None
+    categories: tuple[Any, ...] | None = None  # allowed values (``mostly`` of them), None: any
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,13 @@ def learn_suite(
     null_slack: float = 0.05,
     range_slack: float = 0.5,
     mostly: float = 0.99,
+    max_categories: int = 0,
 ) -> QualitySuite:
-    """Learn a suite from a baseline frame (columns missing from the baseline get schema-only checks)."""
+    """Learn a suite from a baseline frame (columns missing from the baseline get schema-only checks).
+
+    With ``max_categories`` > 0, a categorical column with at most that many distinct baseline values also gets
+    the set of those values (an unseen category then fails ``values_in_set``).
+    """
     columns = []
     for name in [*numeric, *categorical]:
         if name not in baseline.columns:
@@ -98,7 +104,13 @@ def learn_suite(
             if len(finite):
                 span = float(finite.max() - finite.min()) or abs(float(finite.max())) or 1.0
                 lo, hi = float(finite.min()) - range_slack * span, float(finite.max()) + range_slack * span
-        columns.append(ColumnExpectation(name, max_null_fraction=bound, min_value=lo, max_value=hi))
+        allowed = None
+        if name in categorical and max_categories > 0 and not pd.api.types.is_bool_dtype(values):
+            seen = values.dropna().unique().tolist()
+            allowed = tuple(sorted(seen, key=str)) if 0 < len(seen) <= max_categories else None
+        columns.append(
+            ColumnExpectation(name, max_null_fraction=bound, min_value=lo, max_value=hi, categories=allowed)
+        )
     return QualitySuite(columns=tuple(columns), mostly=mostly)
 
 
@@ -140,6 +152,16 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
                         min_value=col.min_value,
                         max_value=col.max_value,
                         mostly=suite.mostly,
+                    ),
+                )
+            )
+        if col.categories is not None:
+            expectations.append(
+                (
+                    f"values_in_set:{col.column}",
+                    col.column,
+                    gxe.ExpectColumnValuesToBeInSet(
+                        column=col.column, value_set=list(col.categories), mostly=suite.mostly
                     ),
                 )
             )

@@ -48,7 +48,7 @@ class SafetyPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_retries: int = Field(default=3, ge=0, description="actions allowed per incident")
-    cooldown_period: timedelta = Field(default=timedelta(minutes=5))
+    cooldown_period: timedelta = Field(default=timedelta(minutes=5), ge=timedelta(0))
     resource_limits: ResourceLimits = Field(default_factory=ResourceLimits)
     rollback_triggers: RollbackTriggers = Field(default_factory=RollbackTriggers)
     dry_run: bool = False

@@ -49,7 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drift_sentinel.errors import DataError, UnknownNameError
+from drift_sentinel.config import check_model_id
+from drift_sentinel.errors import ConfigError, DataError, UnknownNameError
 
 DEFAULT_MODEL_ID = "fraud-detector-v1"
 DEFAULT_START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -274,29 +275,25 @@ def generate(
         raise DataError(f"days must be >= 1, got {days}")
     if rows_per_hour < 1:
         raise DataError(f"rows_per_hour must be >= 1, got {rows_per_hour}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise DataError(f"seed must be an integer >= 0, got {seed!r}")
+    try:
+        check_model_id(model_id)
+    except ValueError as exc:  # the id names a folder: never let it climb out of out_dir
+        raise ConfigError(f"model_id: {exc}") from None
     end = start + timedelta(days=days)
     drift_start = spec.drift_start(start, days)
     root = Path(out_dir) / model_id
     pred_dir = root / "predictions"
-    pred_dir.mkdir(parents=True, exist_ok=True)
-    for stale in pred_dir.glob("*.parquet"):
-        stale.unlink()
-
-    files = []
-    for offset in range(days):
-        day = start + timedelta(days=offset)
-        rng = np.random.default_rng([seed, day.toordinal()])
-        frame = _day_frame(rng, day, rows_per_hour, spec.name, drift_start, end)
-        path = pred_dir / f"{day:%Y-%m-%d}.parquet"
-        frame.to_parquet(path, index=False)
-        files.append(path)
-
-    training = training_frame(np.random.default_rng([seed, 7_777]), start)
-    training_path = root / "training.parquet"
-    training.to_parquet(training_path, index=False)
-
-    events_path = root / "events.csv"
-    _events(spec.name, start, days, drift_start, model_id).to_csv(events_path, index=False)
+    try:
+        files, training_path, events_path = _write(
+            root, pred_dir, seed, spec.name, start, days, rows_per_hour, drift_start, end, model_id
+        )
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise DataError(
+            f"{where}: cannot write the sample data under {out_dir}: {exc.strerror or exc}"
+        ) from None
     return GeneratedData(
         model_id=model_id,
         scenario=spec.name,
@@ -310,6 +307,37 @@ def generate(
         start=start,
         end=end,
     )
+
+
+def _write(
+    root: Path,
+    pred_dir: Path,
+    seed: int,
+    scenario: str,
+    start: datetime,
+    days: int,
+    rows_per_hour: int,
+    drift_start: datetime | None,
+    end: datetime,
+    model_id: str,
+) -> tuple[list[Path], Path, Path]:
+    pred_dir.mkdir(parents=True, exist_ok=True)
+    for stale in pred_dir.glob("*.parquet"):
+        stale.unlink()
+    files = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        rng = np.random.default_rng([seed, day.toordinal()])
+        frame = _day_frame(rng, day, rows_per_hour, scenario, drift_start, end)
+        path = pred_dir / f"{day:%Y-%m-%d}.parquet"
+        frame.to_parquet(path, index=False)
+        files.append(path)
+    training = training_frame(np.random.default_rng([seed, 7_777]), start)
+    training_path = root / "training.parquet"
+    training.to_parquet(training_path, index=False)
+    events_path = root / "events.csv"
+    _events(scenario, start, days, drift_start, model_id).to_csv(events_path, index=False)
+    return files, training_path, events_path
 
 
 def _hourly_volume(rng: np.random.Generator, day: datetime, rows_per_hour: int) -> np.ndarray:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from drift_sentinel.errors import DataError
+from drift_sentinel.errors import DataError, ExternalServiceError, SentinelError
 
 _DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
@@ -74,6 +74,16 @@ def read_table(uri: str, *, columns: Sequence[str] | None = None) -> pd.DataFram
     return _read_file(fs, path, columns=columns, filter_=None)
 
 
+_NETWORK = ("NETWORK_CONNECTION", "curlCode", "Could not connect", "Connection refused", "timed out")
+
+
+def _read_error(path: str, fmt: str, exc: Exception) -> SentinelError:
+    """An unreachable object store is an :class:`ExternalServiceError` (exit 6), anything else bad data."""
+    if any(marker in str(exc) for marker in _NETWORK):
+        return ExternalServiceError(f"{path}: object store unreachable: {exc}")
+    return DataError(f"{path}: cannot read as {fmt}: {exc}")
+
+
 def _read_file(
     fs: pafs.FileSystem, path: str, *, columns: Sequence[str] | None, filter_: ds.Expression | None
 ) -> pd.DataFrame:
@@ -83,7 +93,7 @@ def _read_file(
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
+        raise _read_error(path, fmt, exc) from None
     if columns is not None:
         missing = [c for c in columns if c not in dataset.schema.names]
         if missing:
@@ -91,7 +101,7 @@ def _read_file(
     try:
         table = dataset.to_table(columns=list(columns) if columns is not None else None, filter=filter_)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: cannot read as {fmt}: {exc}") from None
+        raise _read_error(path, fmt, exc) from None
     return table.to_pandas()
 
 

@@ -1,44 +1,33 @@
-"""Action ops. Each takes the gate's plan (so it cannot run without the gate) and records its outcome.
+"""The Dagster half of the action catalog: how each action is prepared, applied, read back and undone.
 
-``prepare_request`` gathers what the gate must check for each action (versions from the registry, requested
-resources, the scale plan, the dry-run replay of proposed thresholds) and the details the action will use;
-the checks themselves are declared in ``drift_sentinel.remediation.actions`` and evaluated by
-``drift_sentinel.safety.evaluate_gate``.
-
-Every op that changes something returns an *undo record* with its outcome and is itself interrupt-safe: if
-the run is terminated (or the op fails) after the change started, the op undoes it with the ordered,
-checked steps of :mod:`jobs.rollback` before re-raising, so the registry, scaler and thresholds are left
-as they were.
+Each class below is registered under the name of its catalog entry (:mod:`drift_sentinel.remediation.actions`,
+which holds the name, checks, severity, default request and undo-record type) and implements only what is its
+own: the evidence it gathers for the gate, the change, and how the change is read back. The order of the steps,
+the undo on an exception or a failed read-back, the common outcome fields and the audit record are the one
+generic op's (:func:`jobs.action_op.run_action`); undoing an undo record is :mod:`jobs.rollback`'s.
 """
 
-from datetime import UTC, datetime
+from __future__ import annotations
+
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from dagster import DagsterInstance, Failure, OpExecutionContext, op
+from dagster import DagsterInstance, Failure
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.notifications import Notification
-from drift_sentinel.remediation.retrain import retrain
+from drift_sentinel.remediation.actions import action_spec
+from drift_sentinel.remediation.retrain import RetrainOutcome, retrain
 from drift_sentinel.remediation.scaling import ScaleBounds, plan_scale_up
 from drift_sentinel.remediation.thresholds import replay_thresholds
+from drift_sentinel.remediation.undo import AliasUndo, ScaleUndo, ThresholdsUndo
 from drift_sentinel.windows import read_window
-from jobs.audit import actor_of, record_plan_event
-from jobs.plan import RemediationConfig, RemediationPlan
-from jobs.rollback import rolled_back, run_steps, undo_steps
-from jobs.thresholds import ThresholdStoreResource, drift_report_history, scaled
-from resources.audit_trail import AuditTrailResource
-from resources.catalog import ModelCatalogResource
-from resources.model_registry import ModelRegistryResource
-from resources.notifier import NotifierResource
+from jobs.action_op import Action, Applied, Preparation, ReadBack, action
+from jobs.thresholds import drift_report_history, scaled
 from resources.safety_gate import ActionRequest
-from resources.scaler import ScalerResource
 from sentinel_assets.partitions import window_partitions
-
-DEFAULT_REQUESTS: dict[str, dict[str, float]] = {"retrain_model": {"cpu": 1.0, "memory_gb": 1.0}}
-"""What an action requests when the run config does not say (the gate's ``headroom`` needs a request)."""
-
 
 # ---------------------------------------------------------------------------------------------- evidence
 
@@ -63,197 +52,203 @@ def newest_windows(
     )
 
 
-def prepare_request(
-    action: str,
-    *,
-    spec: ModelSpec,
-    config: RemediationConfig,
-    registry: ModelRegistryResource,
-    instance: DagsterInstance | None = None,
-    scaler: ScalerResource | None = None,
-    thresholds: ThresholdStoreResource | None = None,
-) -> tuple[ActionRequest, dict[str, Any]]:
-    """Evidence the gate needs for ``action``, read from the live systems, and the details the action will use."""
-    defaults = DEFAULT_REQUESTS.get(action, {})
-    cpu = config.cpu or defaults.get("cpu", 0.0)
-    memory_gb = config.memory_gb or defaults.get("memory_gb", 0.0)
-    if action == "rollback_model":
-        name, alias = spec.registered_model_name, spec.registry.champion_alias
+# ------------------------------------------------------------------------------------------------ notify
+
+
+@action
+class NotifyTeam(Action):
+    spec = action_spec("notify_team")
+    resources = ("notifier",)
+    op_description = (
+        "Notify the model's owners through the channels its alert routing names for the severity."
+    )
+
+    def planned(self) -> dict[str, Any]:
+        return {"deliveries": []}
+
+    def apply(self) -> Applied:
+        plan, model = self.plan, self.model
+        notification = Notification(
+            severity=plan.severity,  # type: ignore[arg-type]
+            title=f"[{model.id}] drift incident {plan.incident_id}",
+            text=plan.message
+            or f"Drift confirmed on {model.id}; see the rca_report for incident {plan.incident_id}.",
+            model_id=model.id,
+            incident_id=plan.incident_id,
+            details={"owners": ", ".join(model.owners)},
+        )
+        self.deliveries = self.run.resources["notifier"].send(notification, model.alerts)
+        fields = [
+            {"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error}
+            for d in self.deliveries
+        ]
+        return Applied(fields={"deliveries": fields}, changed=False)
+
+    def read_back(self) -> ReadBack:
+        failed = [d for d in self.deliveries if not d.ok]
+        if not failed:
+            return ReadBack()
+        return ReadBack(
+            ok=False,
+            problem="notification not delivered: "
+            + "; ".join(f"{d.channel} after {d.attempts} attempts: {d.error}" for d in failed),
+            metadata={"failed_channels": ", ".join(d.channel for d in failed)},
+        )
+
+
+# ---------------------------------------------------------------------------------------------- rollback
+
+
+class _ChampionAlias(Action):
+    """Shared by the actions that move the champion alias: where it is and what it points to now."""
+
+    resources = ("model_registry",)
+
+    @property
+    def where(self) -> tuple[str, str]:
+        return self.model.registered_model_name, self.model.registry.champion_alias
+
+    def champion_now(self) -> str | None:
+        now = self.run.resources["model_registry"].champion(*self.where)
+        return now.version if now is not None else None
+
+    def undo_to(self, version: str | None) -> AliasUndo:
+        name, alias = self.where
+        return AliasUndo(name=name, alias=alias, previous_version=version)
+
+
+@action
+class RollbackModel(_ChampionAlias):
+    spec = action_spec("rollback_model")
+    op_description = (
+        "Move the champion alias back to the previous (or a named) registered version, then check it."
+    )
+
+    @classmethod
+    def prepare(cls, ask: Preparation) -> tuple[ActionRequest, dict[str, Any]]:
+        registry, name = ask.resources["model_registry"], ask.model.registered_model_name
+        alias = ask.model.registry.champion_alias
         champion = registry.champion(name, alias=alias)
-        target = config.target_version or registry.previous_version(name, alias=alias)
+        target = ask.config.target_version or registry.previous_version(name, alias=alias)
         request = ActionRequest(
             current_version=champion.version if champion else None,
             target_version=target,
             target_version_status=registry.status_of(name, target),
         )
         return request, {}
-    if action == "scale_resources":
-        assert scaler is not None, "scale_resources needs the scaler resource"
-        current = scaler.current(spec.id)
-        plan = plan_scale_up(current, limits=spec.safety.resource_limits, factor=config.scale_factor)
-        # at the cap there is nothing safe to do: ask for one more than the cap, which resource_limits refuses
-        replicas = plan.requested_replicas if plan.target != current else plan.requested_replicas + 1
-        request = ActionRequest(
-            cpu=cpu + plan.requested_cpu, memory_gb=memory_gb + plan.requested_memory_gb, replicas=replicas
+
+    def planned(self) -> dict[str, Any]:
+        return {"from_version": self.plan.current_version, "to_version": self.plan.target_version}
+
+    def check(self) -> AliasUndo:
+        now = self.champion_now()
+        if now != self.plan.current_version:
+            name, alias = self.where
+            raise Failure(
+                description=f"{name}@{alias} is v{now}, not the v{self.plan.current_version} the gate approved "
+                "a rollback from; nothing was changed"
+            )
+        return self.undo_to(self.plan.current_version)
+
+    def apply(self) -> Applied:
+        assert self.plan.target_version is not None  # the gate's version check guarantees it
+        self.run.resources["model_registry"].set_alias(*self.where, self.plan.target_version)
+        return Applied(note=f"v{self.plan.current_version} → v{self.plan.target_version}")
+
+    def read_back(self) -> ReadBack:
+        now = self.champion_now()
+        name, alias = self.where
+        return ReadBack(
+            ok=now == self.plan.target_version,
+            fields={"champion_now": now},
+            problem=f"{name}@{alias} is {now} after rollback, expected {self.plan.target_version}",
         )
-        return request, {"scale": plan.to_dict()}
-    if action == "update_thresholds":
-        assert thresholds is not None and instance is not None, (
-            "update_thresholds needs the store and instance"
-        )
-        current_thresholds = thresholds.in_force(spec)
-        proposed = config.proposed_thresholds or scaled(current_thresholds, config.threshold_scale)
-        history = drift_report_history(instance, spec)
-        replay = replay_thresholds(history, current_thresholds, proposed, quorum=spec.detection.quorum)
-        stored = thresholds.store.current(spec.id)
-        return ActionRequest(replay=replay), {
-            "thresholds": {
-                "current": current_thresholds,
-                "current_version": stored.version if stored else None,
-                "proposed": {k: dict(v) for k, v in proposed.items()},
-                "replay": replay.to_dict(),
+
+
+# ----------------------------------------------------------------------------------------------- retrain
+
+
+@action
+class RetrainModel(_ChampionAlias):
+    spec = action_spec("retrain_model")
+    op_description = (
+        "Train a challenger on the newest labelled windows, register it as challenger, and promote "
+        "it to champion only if it beats the champion on the same held-out window by the margin."
+    )
+
+    @classmethod
+    def prepare(cls, ask: Preparation) -> tuple[ActionRequest, dict[str, Any]]:
+        if ask.instance is None:
+            return ask.requested(), {}
+        config = ask.config
+        span = newest_windows(ask.instance, ask.model, config.retrain_windows)
+        return ask.requested(), {
+            "retrain": {
+                "start": span[0].isoformat() if span else None,
+                "end": span[1].isoformat() if span else None,
+                "windows": config.retrain_windows,
+                "margin": config.retrain_margin,
+                "metric": config.retrain_metric,
+                "kind": config.retrain_kind,
             }
         }
-    details: dict[str, Any] = {}
-    if action == "retrain_model" and instance is not None:
-        span = newest_windows(instance, spec, config.retrain_windows)
-        details["retrain"] = {
-            "start": span[0].isoformat() if span else None,
-            "end": span[1].isoformat() if span else None,
-            "windows": config.retrain_windows,
-            "margin": config.retrain_margin,
-            "metric": config.retrain_metric,
-            "kind": config.retrain_kind,
-        }
-    return ActionRequest(cpu=cpu, memory_gb=memory_gb, replicas=config.replicas), details
 
+    def _frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not hasattr(self, "frames"):
+            self.frames = _training_frames(self.model, self.run.catalog, self.plan.details.get("retrain", {}))
+        return self.frames
 
-# ------------------------------------------------------------------------------------------------ helpers
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def _undo_now(
-    context: OpExecutionContext,
-    undo: dict[str, Any],
-    *,
-    registry: Any = None,
-    scaler: Any = None,
-    thresholds: Any = None,
-) -> None:
-    """Interrupted or failed half-way: undo whatever took effect (each step checks first where it can)."""
-    outcomes = run_steps(
-        undo_steps(
-            undo, registry=registry, scaler=scaler, thresholds=thresholds, actor=actor_of(context.run.tags)
+    def _retrain(self, *, dry_run: bool) -> RetrainOutcome:
+        settings = self.plan.details.get("retrain", {})
+        train, holdout = self._frames()
+        return retrain(
+            self.run.resources["model_registry"],
+            self.where[0],
+            train_frame=train,
+            holdout_frame=holdout,
+            features=self.model.feature_kinds,
+            label=self.model.label_column or "label",
+            kind=settings.get("kind", "gradient_boosting"),
+            margin=float(settings.get("margin", 0.01)),
+            metric=settings.get("metric", "auc"),
+            champion_alias=self.where[1],
+            dry_run=dry_run,
         )
-    )
-    text = ", ".join(f"{o.name}: {o.status}" for o in outcomes) or "nothing to undo"
-    (context.log.warning if rolled_back(outcomes) else context.log.error)(f"undo after interruption: {text}")
 
+    def _fields(self, result: RetrainOutcome) -> dict[str, Any]:
+        train, holdout = self._frames()
+        return {**result.to_dict(), "train_rows": len(train), "holdout_rows": len(holdout)}
 
-def _record_action(
-    context: OpExecutionContext, trail: AuditTrailResource, plan: RemediationPlan, status: str, outcome: dict
-) -> None:
-    record_plan_event(context, trail, plan, kind="action", outcome=status, details=outcome)
+    def rehearse(self) -> dict[str, Any]:
+        return self._fields(self._retrain(dry_run=True))
 
+    def check(self) -> AliasUndo:
+        self._frames()  # no data to train on: fail before anything is registered
+        self.before = self.champion_now()
+        return self.undo_to(self.before)
 
-def _outcome(plan: RemediationPlan, fields: dict[str, Any]) -> dict[str, Any]:
-    """An action's outcome record: its own fields, then the ones every changing action carries."""
-    return {**fields, "dry_run": plan.dry_run, "changed": False, "undo": {"kind": "none"}, "acted_at": _now()}
-
-
-# -------------------------------------------------------------------------------------------------- ops
-
-
-@op(description="Notify the model's owners through the channels its alert routing names for the severity.")
-def notify_team(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    catalog: ModelCatalogResource,
-    notifier: NotifierResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
-    spec = catalog.model(plan.model_id)
-    notification = Notification(
-        severity=plan.severity,  # type: ignore[arg-type]
-        title=f"[{spec.id}] drift incident {plan.incident_id}",
-        text=plan.message
-        or f"Drift confirmed on {spec.id}; see the rca_report for incident {plan.incident_id}.",
-        model_id=spec.id,
-        incident_id=plan.incident_id,
-        details={"owners": ", ".join(spec.owners)},
-    )
-    deliveries = () if plan.dry_run else notifier.send(notification, spec.alerts)
-    outcome = {
-        "dry_run": plan.dry_run,
-        "deliveries": [
-            {"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error} for d in deliveries
-        ],
-    }
-    failed = [d for d in deliveries if not d.ok]
-    _record_action(
-        context,
-        audit_trail,
-        plan,
-        "failed" if failed else ("dry_run" if plan.dry_run else "succeeded"),
-        outcome,
-    )
-    if failed:
-        raise Failure(
-            description="notification not delivered: "
-            + "; ".join(f"{d.channel} after {d.attempts} attempts: {d.error}" for d in failed),
-            metadata={"failed_channels": ", ".join(d.channel for d in failed)},
+    def apply(self) -> Applied:
+        self.result = self._retrain(dry_run=False)
+        return Applied(
+            fields=self._fields(self.result),
+            changed=self.result.promoted,
+            status="promoted" if self.result.promoted else "kept_champion",
+            note=f"{self.result.decision.reason} (challenger v{self.result.challenger_version})",
         )
-    return outcome
 
-
-@op(
-    description="Move the champion alias back to the previous (or a named) registered version, then check it."
-)
-def rollback_model(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    catalog: ModelCatalogResource,
-    model_registry: ModelRegistryResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
-    spec = catalog.model(plan.model_id)
-    name, alias = spec.registered_model_name, spec.registry.champion_alias
-    undo = {"kind": "alias", "name": name, "alias": alias, "previous_version": plan.current_version}
-    outcome = _outcome(
-        plan,
-        {
-            "from_version": plan.current_version,
-            "to_version": plan.target_version,
-        },
-    )
-    status = "dry_run"
-    if not plan.dry_run:
-        assert plan.target_version is not None  # the gate's version check guarantees it
-        try:
-            model_registry.set_alias(name, alias, plan.target_version)
-            now = model_registry.champion(name, alias=alias)
-        except BaseException:
-            _undo_now(context, undo, registry=model_registry)
-            raise
-        outcome["champion_now"] = now.version if now else None
-        status = "succeeded" if now is not None and now.version == plan.target_version else "failed"
-        outcome.update(changed=status == "succeeded", undo=undo)
-    _record_action(context, audit_trail, plan, status, outcome)
-    if status == "failed":
-        raise Failure(
-            description=f"{name}@{alias} is {outcome.get('champion_now')} after rollback, expected "
-            f"{plan.target_version}"
+    def read_back(self) -> ReadBack:
+        if not self.result.promoted:
+            return ReadBack()
+        now, expected = self.champion_now(), self.result.challenger_version
+        name, alias = self.where
+        return ReadBack(
+            ok=now == expected,
+            fields={"champion_now": now},
+            problem=f"{name}@{alias} is {now} after promoting the challenger, expected {expected}",
         )
-    context.log.info(f"{name}@{alias}: v{plan.current_version} → v{plan.target_version} ({status})")
-    return outcome
 
 
-def _training_frames(
-    spec: ModelSpec, catalog: ModelCatalogResource, span: dict
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _training_frames(spec: ModelSpec, catalog: Any, span: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not span.get("start"):
         raise DataError(f"retraining {spec.id}: no materialized drift_report window to take recent data from")
     label = spec.label_column
@@ -274,171 +269,146 @@ def _training_frames(
     return labelled.iloc[:cut], labelled.iloc[cut:]
 
 
-@op(
-    description="Train a challenger on the newest labelled windows, register it as challenger, and promote "
-    "it to champion only if it beats the champion on the same held-out window by the margin."
-)
-def retrain_model(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    catalog: ModelCatalogResource,
-    model_registry: ModelRegistryResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
-    spec = catalog.model(plan.model_id)
-    name, alias = spec.registered_model_name, spec.registry.champion_alias
-    settings = plan.details.get("retrain", {})
-    train, holdout = _training_frames(spec, catalog, settings)
-    before = model_registry.champion(name, alias=alias)
-    undo = {
-        "kind": "alias",
-        "name": name,
-        "alias": alias,
-        "previous_version": before.version if before else None,
-    }
-    try:
-        result = retrain(
-            model_registry,
-            name,
-            train_frame=train,
-            holdout_frame=holdout,
-            features=spec.feature_kinds,
-            label=spec.label_column or "label",
-            kind=settings.get("kind", "gradient_boosting"),
-            margin=float(settings.get("margin", 0.01)),
-            metric=settings.get("metric", "auc"),
-            champion_alias=alias,
-            dry_run=plan.dry_run,
+# ------------------------------------------------------------------------------------------------- scale
+
+
+@action
+class ScaleResources(Action):
+    spec = action_spec("scale_resources")
+    resources = ("scaler",)
+    op_description = (
+        "Scale the serving deployment up (replicas or HPA bounds) as the gate approved, then check it."
+    )
+
+    @classmethod
+    def prepare(cls, ask: Preparation) -> tuple[ActionRequest, dict[str, Any]]:
+        current = ask.resources["scaler"].current(ask.model.id)
+        plan = plan_scale_up(current, limits=ask.model.safety.resource_limits, factor=ask.config.scale_factor)
+        # at the cap there is nothing safe to do: ask for one more than the cap, which resource_limits refuses
+        replicas = plan.requested_replicas if plan.target != current else plan.requested_replicas + 1
+        base = ask.requested()
+        request = ActionRequest(
+            cpu=base.cpu + plan.requested_cpu,
+            memory_gb=base.memory_gb + plan.requested_memory_gb,
+            replicas=replicas,
         )
-    except BaseException:
-        now = model_registry.champion(name, alias=alias)
-        if (now.version if now else None) != undo["previous_version"]:
-            _undo_now(context, undo, registry=model_registry)
-        raise
-    outcome = {
-        **result.to_dict(),
-        "train_rows": len(train),
-        "holdout_rows": len(holdout),
-        "changed": result.promoted,
-        "undo": undo if result.promoted else {"kind": "none"},
-        "acted_at": _now(),
-    }
-    status = "dry_run" if plan.dry_run else ("promoted" if result.promoted else "kept_champion")
-    _record_action(context, audit_trail, plan, status, outcome)
-    context.log.info(f"{result.decision.reason} (challenger v{result.challenger_version})")
-    return outcome
+        return request, {"scale": plan.to_dict()}
 
+    @property
+    def bounds(self) -> tuple[ScaleBounds, ScaleBounds]:
+        scale = self.plan.details["scale"]
+        return ScaleBounds.from_dict(scale["current"]), ScaleBounds.from_dict(scale["target"])
 
-@op(
-    description="Scale the serving deployment up (replicas or HPA bounds) as the gate approved, then check it."
-)
-def scale_resources(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    catalog: ModelCatalogResource,
-    scaler: ScalerResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
-    spec = catalog.model(plan.model_id)
-    scale = plan.details["scale"]
-    expected, target = ScaleBounds.from_dict(scale["current"]), ScaleBounds.from_dict(scale["target"])
-    undo = {"kind": "scale", "model_id": spec.id, "previous": expected.to_dict()}
-    outcome = _outcome(
-        plan,
-        {
+    def planned(self) -> dict[str, Any]:
+        expected, target = self.bounds
+        return {
             "from": expected.to_dict(),
             "to": target.to_dict(),
-            "reason": scale["reason"],
-        },
-    )
-    status = "dry_run"
-    if not plan.dry_run:
-        current = scaler.current(spec.id)
+            "reason": self.plan.details["scale"]["reason"],
+        }
+
+    def check(self) -> ScaleUndo:
+        expected, _ = self.bounds
+        current = self.run.resources["scaler"].current(self.model.id)
         if current != expected:
             raise Failure(
-                description=f"{spec.id} is at {current.describe()}, not the {expected.describe()} the gate "
-                "approved a change from; nothing was changed (a new run will plan from the current bounds)"
+                description=f"{self.model.id} is at {current.describe()}, not the {expected.describe()} the "
+                "gate approved a change from; nothing was changed (a new run will plan from the current bounds)"
             )
-        try:
-            scaler.apply(spec.id, target, reason=f"{plan.incident_id}: {scale['reason']}")
-            now = scaler.current(spec.id)
-        except BaseException:
-            _undo_now(context, undo, scaler=scaler)
-            raise
-        status = "succeeded" if now == target else "failed"
-        outcome.update(now=now.to_dict(), changed=True, undo=undo)
-    _record_action(context, audit_trail, plan, status, outcome)
-    if status == "failed":
-        _undo_now(context, undo, scaler=scaler)
-        raise Failure(
-            description=f"{spec.id}: scaler reports {outcome['now']} after scaling, expected {target}"
+        return ScaleUndo(model_id=self.model.id, previous=expected)
+
+    def apply(self) -> Applied:
+        reason = self.plan.details["scale"]["reason"]
+        self.run.resources["scaler"].apply(
+            self.model.id, self.bounds[1], reason=f"{self.plan.incident_id}: {reason}"
         )
-    context.log.info(f"{scale['reason']} ({status})")
-    return outcome
+        return Applied(note=reason)
+
+    def read_back(self) -> ReadBack:
+        now, target = self.run.resources["scaler"].current(self.model.id), self.bounds[1]
+        return ReadBack(
+            ok=now == target,
+            fields={"now": now.to_dict()},
+            problem=f"{self.model.id}: scaler reports {now.to_dict()} after scaling, expected {target}",
+        )
 
 
-@op(
-    description="Apply the proposed detection thresholds as a new version (only after the gate's dry-run "
-    "replay over past drift reports passed), then check the version in force."
-)
-def update_thresholds(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    catalog: ModelCatalogResource,
-    threshold_store: ThresholdStoreResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
-    spec = catalog.model(plan.model_id)
-    proposal = plan.details["thresholds"]
-    store, actor = threshold_store.store, actor_of(context.run.tags)
-    outcome = _outcome(
-        plan,
-        {
-            "proposed": proposal["proposed"],
-            "previous": proposal["current"],
-            "replay": proposal["replay"],
-        },
+# -------------------------------------------------------------------------------------------- thresholds
+
+
+@action
+class UpdateThresholds(Action):
+    spec = action_spec("update_thresholds")
+    resources = ("threshold_store",)
+    op_description = (
+        "Apply the proposed detection thresholds as a new version (only after the gate's dry-run "
+        "replay over past drift reports passed), then check the version in force."
     )
-    status = "dry_run"
-    if not plan.dry_run:
-        stored = store.current(spec.id)
-        if (stored.version if stored else None) != proposal["current_version"]:
+
+    @classmethod
+    def prepare(cls, ask: Preparation) -> tuple[ActionRequest, dict[str, Any]]:
+        thresholds, model, config = ask.resources["threshold_store"], ask.model, ask.config
+        assert ask.instance is not None, "update_thresholds needs the instance's drift_report history"
+        current = thresholds.in_force(model)
+        proposed = config.proposed_thresholds or scaled(current, config.threshold_scale)
+        history = drift_report_history(ask.instance, model)
+        replay = replay_thresholds(history, current, proposed, quorum=model.detection.quorum)
+        stored = thresholds.store.current(model.id)
+        return ActionRequest(replay=replay), {
+            "thresholds": {
+                "current": current,
+                "current_version": stored.version if stored else None,
+                "proposed": {k: dict(v) for k, v in proposed.items()},
+                "replay": replay.to_dict(),
+            }
+        }
+
+    @property
+    def proposal(self) -> dict[str, Any]:
+        return self.plan.details["thresholds"]
+
+    @property
+    def store(self) -> Any:
+        return self.run.resources["threshold_store"].store
+
+    def planned(self) -> dict[str, Any]:
+        p = self.proposal
+        return {"proposed": p["proposed"], "previous": p["current"], "replay": p["replay"]}
+
+    def check(self) -> ThresholdsUndo:
+        stored, expected = self.store.current(self.model.id), self.proposal["current_version"]
+        if (stored.version if stored else None) != expected:
             raise Failure(
-                description=f"{spec.id}: threshold version changed since the gate's replay "
-                f"(v{proposal['current_version']} → v{stored.version if stored else None}); nothing applied"
+                description=f"{self.model.id}: threshold version changed since the gate's replay "
+                f"(v{expected} → v{stored.version if stored else None}); nothing applied"
             )
         if stored is None:  # keep what was in force as version 1, so the change can be reverted to it
-            stored = store.apply(
-                spec.id, proposal["current"], actor=actor, reason="baseline in force before the first change"
+            stored = self.store.apply(
+                self.model.id,
+                self.proposal["current"],
+                actor=self.run.actor,
+                reason="baseline in force before the first change",
             )
-        undo = {"kind": "thresholds", "model_id": spec.id, "previous_version": stored.version}
-        try:
-            applied = store.apply(
-                spec.id,
-                proposal["proposed"],
-                actor=actor,
-                reason=f"{plan.incident_id}: {proposal['replay']['reason']}",
-                replay=proposal["replay"],
-            )
-        except BaseException:
-            now = store.current(spec.id)
-            if now is not None and now.version != stored.version:
-                _undo_now(context, undo, thresholds=threshold_store)
-            raise
-        now = store.current(spec.id)
-        status = "succeeded" if now is not None and now.version == applied.version else "failed"
-        outcome.update(version=applied.version, previous_version=stored.version, changed=True, undo=undo)
-    _record_action(context, audit_trail, plan, status, outcome)
-    if status == "failed":
-        raise Failure(description=f"{spec.id}: another threshold version was applied concurrently")
-    context.log.info(f"{spec.id} thresholds: {proposal['replay']['reason']} ({status})")
-    return outcome
+        self.previous = stored.version
+        return ThresholdsUndo(model_id=self.model.id, previous_version=stored.version)
 
+    def apply(self) -> Applied:
+        self.applied = self.store.apply(
+            self.model.id,
+            self.proposal["proposed"],
+            actor=self.run.actor,
+            reason=f"{self.plan.incident_id}: {self.proposal['replay']['reason']}",
+            replay=self.proposal["replay"],
+        )
+        version = self.applied.version
+        return Applied(
+            fields={"version": version, "previous_version": self.previous},
+            note=self.proposal["replay"]["reason"],
+        )
 
-ACTION_OPS: dict[str, Any] = {
-    "notify_team": notify_team,
-    "retrain_model": retrain_model,
-    "rollback_model": rollback_model,
-    "scale_resources": scale_resources,
-    "update_thresholds": update_thresholds,
-}
+    def read_back(self) -> ReadBack:
+        now = self.store.current(self.model.id)
+        return ReadBack(
+            ok=now is not None and now.version == self.applied.version,
+            problem=f"{self.model.id}: another threshold version was applied concurrently",
+        )

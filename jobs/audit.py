@@ -91,3 +91,33 @@ def record_plan_event(
         outcome=outcome,
         details=details,
     )
+
+
+def observe_on_audit_log(
+    instance: Any,
+    asset_prefix: str,
+    entry: Any,
+    *,
+    kind: str,
+    action: str,
+    outcome: str,
+    incident_id: str,
+    run_id: str,
+    description: str | None = None,
+) -> None:
+    """Observe an audit entry appended outside a run (a sensor, reconciliation) on ``[model, "audit_log"]``."""
+    instance.report_runless_asset_event(
+        AssetObservation(
+            asset_key=AssetKey([asset_prefix, AUDIT_LOG]),
+            description=description or f"{kind}: {action} → {outcome}",
+            metadata={
+                "kind": kind,
+                "action": action,
+                "outcome": outcome,
+                "incident_id": incident_id,
+                "run_id": run_id,
+                "audit_seq": int(entry.seq),
+                "audit_hash": entry.hash,
+            },
+        )
+    )

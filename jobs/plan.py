@@ -12,7 +12,7 @@ class RemediationConfig(Config):
     """Parameters of one remediation run (all optional when the sensor's tags carry the identity).
 
     ``cpu`` / ``memory_gb`` / ``replicas``: what the action requests (0 = the action's own default, see
-    ``jobs.actions.DEFAULT_REQUESTS``). ``target_version``: the version ``rollback_model`` moves to.
+    the action catalog's ``default_request``). ``target_version``: the version ``rollback_model`` moves to.
     ``scale_factor``: how much ``scale_resources`` scales up. ``proposed_thresholds``: the thresholds
     ``update_thresholds`` proposes (default: the ones in force times ``threshold_scale``).
     ``retrain_windows``: how many of the newest windows ``retrain_model`` trains and evaluates on (the last

@@ -12,52 +12,48 @@ Run identity comes from tags the sensor sets (``sentinel/model``, ``sentinel/inc
 a run launched by hand from the UI gives ``model_id`` and ``incident_id`` in the gate's config instead.
 """
 
-from collections.abc import Callable
+from functools import cache
 
-from dagster import (
-    JobDefinition,
-    OpExecutionContext,
-    Out,
-    Output,
-    job,
-    op,
-)
+from dagster import JobDefinition, OpDefinition, OpExecutionContext, Out, Output, job, op
 
+import jobs.actions  # noqa: F401  (registers the Dagster half of every catalog entry)
 from drift_sentinel.errors import UnknownNameError
-from drift_sentinel.remediation.actions import action_spec
 from drift_sentinel.safety import GateDecision
 from drift_sentinel.settings import Settings
-from jobs.actions import ACTION_OPS, prepare_request
+from jobs.action_op import RUNNERS, action_op, prepare_request, resources_of, runner_for
 from jobs.audit import record
 from jobs.plan import RemediationConfig, RemediationPlan
-from jobs.thresholds import ThresholdStoreResource
 from jobs.verification import verify_op
-from resources.audit_trail import AuditTrailResource
-from resources.catalog import ModelCatalogResource
-from resources.model_registry import ModelRegistryResource
-from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG, SafetyGateResource
-from resources.scaler import ScalerResource
+from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG
 
 REMEDIATION_JOB_PREFIX = "remediate_"
 
 
-@op(
-    name="safety_gate",
-    description="Safety gate: cooldown, retry budget, concurrency and the action's own checks; "
-    "emits the plan only when every check PASSED.",
-    out={"plan": Out(RemediationPlan, is_required=False)},
-    tags={"kind": "safety"},
-)
-def gate_op(
-    context: OpExecutionContext,
-    config: RemediationConfig,
-    catalog: ModelCatalogResource,
-    safety_gate: SafetyGateResource,
-    model_registry: ModelRegistryResource,
-    scaler: ScalerResource,
-    threshold_store: ThresholdStoreResource,
-    audit_trail: AuditTrailResource,
-):
+GATE_RESOURCES: tuple[str, ...] = ("catalog", "safety_gate", "audit_trail")
+"""What the gate needs besides the resources each action's ``prepare`` reads."""
+
+
+@cache
+def gate_op() -> OpDefinition:
+    """The one ``safety_gate`` op (built once, after every action registered, with all their resources)."""
+    keys = {*GATE_RESOURCES, *(key for kind in RUNNERS.values() for key in kind.resources)}
+
+    @op(
+        name="safety_gate",
+        description="Safety gate: cooldown, retry budget, concurrency and the action's own checks; "
+        "emits the plan only when every check PASSED.",
+        out={"plan": Out(RemediationPlan, is_required=False)},
+        tags={"kind": "safety"},
+        required_resource_keys=keys,
+    )
+    def safety_gate(context: OpExecutionContext, config: RemediationConfig):
+        yield from _gate(context, config)
+
+    return safety_gate
+
+
+def _gate(context: OpExecutionContext, config: RemediationConfig):
+    catalog, safety_gate, audit_trail = (getattr(context.resources, k) for k in GATE_RESOURCES)
     tags = context.run.tags
     action = context.job_name.removeprefix(REMEDIATION_JOB_PREFIX)
     spec = catalog.model(config.model_id or tags.get(MODEL_TAG, ""))
@@ -69,14 +65,9 @@ def gate_op(
     context.instance.add_run_tags(
         context.run_id, {MODEL_TAG: spec.id, INCIDENT_TAG: incident, ACTION_TAG: action}
     )
+    keys = runner_for(action).resources
     request, details = prepare_request(
-        action,
-        spec=spec,
-        config=config,
-        registry=model_registry,
-        instance=context.instance,
-        scaler=scaler,
-        thresholds=threshold_store,
+        action, model=spec, config=config, instance=context.instance, resources=resources_of(context, keys)
     )
     details["verification"] = {
         "lookback_minutes": config.verify_lookback_minutes,
@@ -137,12 +128,9 @@ def _log_decision(context: OpExecutionContext, decision: GateDecision) -> None:
 def build_remediation_job(action: str) -> JobDefinition:
     """The job ``remediate_<action>``: ``safety_gate`` → the action op (which needs the gate's plan), then, for
     actions that can be undone, ``verify_recovery`` (plan + the action's outcome)."""
-    if action not in ACTION_OPS:
-        raise UnknownNameError(
-            f"unknown remediation action {action!r}; accepted: {', '.join(sorted(ACTION_OPS))}"
-        )
-    action_op: Callable = ACTION_OPS[action]
-    verified = action_spec(action).rollbackable
+    kind = runner_for(action)  # the error lists the registered actions
+    the_gate, the_action = gate_op(), action_op(action)
+    verify = verify_op() if kind.spec.rollbackable else None
 
     @job(
         name=f"{REMEDIATION_JOB_PREFIX}{action}",
@@ -150,14 +138,14 @@ def build_remediation_job(action: str) -> JobDefinition:
         tags={"sentinel/kind": "remediation", ACTION_TAG: action},
     )
     def remediation_job() -> None:
-        plan = gate_op()
-        outcome = action_op(plan)
-        if verified:
-            verify_op(plan, outcome)
+        plan = the_gate()
+        outcome = the_action(plan)
+        if verify is not None:
+            verify(plan, outcome)
 
     return remediation_job
 
 
 def remediation_jobs() -> list[JobDefinition]:
     """One job per registered action."""
-    return [build_remediation_job(action) for action in sorted(ACTION_OPS)]
+    return [build_remediation_job(action) for action in sorted(RUNNERS)]

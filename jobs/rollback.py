@@ -1,28 +1,36 @@
-"""Undoing an action: ordered, checked steps, run from a ``finally``-style path.
+"""Undoing an action: ordered, checked, idempotent steps, run from a ``finally``-style path.
 
-Each action that changes something returns an *undo record* (plain JSON: what it changed and what was in
-force before). :func:`undo_steps` turns that record into ordered steps; :func:`run_steps` runs them one
-after the other, checks each one against the live system, and stops at the first step that fails or does
-not check out (a later step must never run on top of a broken earlier one). The action ops call it when
-they are interrupted half-way (a terminated run); the verification op calls it when the action made
-serving worse, or when verification itself was interrupted (fail closed: an unverified change is undone).
+Each action that changes something returns a typed *undo record* (:mod:`drift_sentinel.remediation.undo`:
+what it changed and what was in force before). :func:`undo_steps` turns that record into ordered steps with
+the step builder registered for its ``kind`` (:func:`undoes`); :func:`run_steps` runs them one after the
+other. Every step is checked first (a step whose state is already in place is not run again, so undoing
+twice, or undoing a change that never took effect, is safe), then run, then checked against the live system;
+the first step that fails or does not check out stops the rest (a later step must never run on top of a
+broken earlier one). The action op calls it when it is interrupted half-way or its read-back fails; the
+verification op when the action made serving worse or verification itself was interrupted (fail closed: an
+unverified change is undone); reconciliation when a run died between the change and its verification.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from drift_sentinel.errors import UnknownNameError
-from drift_sentinel.remediation.scaling import ScaleBounds
-from resources.model_registry import ModelRegistryResource
-from resources.scaler import ScalerResource
+from drift_sentinel.remediation.undo import (
+    UNDO_KINDS,
+    AliasUndo,
+    ScaleUndo,
+    ThresholdsUndo,
+    UndoRecord,
+    undo_from_dict,
+)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One rollback step: ``run`` changes the system, ``check`` reads it back and says whether it took."""
+    """One rollback step: ``run`` changes the system, ``check`` reads it back and says whether it is in place."""
 
     name: str
     run: Callable[[], None]
@@ -42,7 +50,8 @@ class StepOutcome:
 
 
 def run_steps(steps: list[Step]) -> tuple[StepOutcome, ...]:
-    """Run ``steps`` in order, checking each; after the first failure the rest are ``not_run``."""
+    """Run ``steps`` in order (each only if its check says it is not in place yet), checking each after;
+    after the first failure the rest are ``not_run``."""
     outcomes: list[StepOutcome] = []
     broken = False
     for step in steps:
@@ -50,7 +59,8 @@ def run_steps(steps: list[Step]) -> tuple[StepOutcome, ...]:
             outcomes.append(StepOutcome(step.name, "not_run"))
             continue
         try:
-            step.run()
+            if not step.check():
+                step.run()
             ok = step.check()
             outcomes.append(StepOutcome(step.name, "succeeded" if ok else "failed", None if ok else "check"))
         except Exception as exc:  # reported, never swallowed: the caller raises on a failed rollback
@@ -65,8 +75,54 @@ def rolled_back(outcomes: tuple[StepOutcome, ...]) -> bool:
     return all(o.status == "succeeded" for o in outcomes)
 
 
-def _alias_steps(registry: ModelRegistryResource, undo: dict[str, Any]) -> list[Step]:
-    name, alias, previous = undo["name"], undo["alias"], undo.get("previous_version")
+StepBuilder = Callable[[Any, Mapping[str, Any], str], list[Step]]
+"""``(record, resources by key, actor) -> steps``: how one kind of undo record is undone."""
+
+_BUILDERS: dict[str, tuple[tuple[str, ...], StepBuilder]] = {}
+B = TypeVar("B", bound=StepBuilder)
+
+
+def undoes(record_type: type[UndoRecord], *, resources: tuple[str, ...]) -> Callable[[B], B]:
+    """Register the step builder for ``record_type`` (a decorator); ``resources``: the resource keys it uses."""
+
+    def register(builder: B) -> B:
+        if record_type.kind in _BUILDERS:
+            raise ValueError(f"undo kind {record_type.kind!r} already has a step builder")
+        _BUILDERS[record_type.kind] = (resources, builder)
+        return builder
+
+    return register
+
+
+def undo_resources(record_type: type[UndoRecord] | None = None) -> frozenset[str]:
+    """The resource keys the step builder of ``record_type`` uses (``None``: of every registered builder)."""
+    if record_type is None:
+        return frozenset(key for keys, _ in _BUILDERS.values() for key in keys)
+    entry = _BUILDERS.get(record_type.kind)
+    return frozenset(entry[0]) if entry else frozenset()
+
+
+def undo_steps(undo: Mapping[str, Any] | UndoRecord, resources: Mapping[str, Any], actor: str) -> list[Step]:
+    """The ordered steps that undo ``undo`` (an action's undo record, typed or as JSON).
+
+    ``resources``: the live systems by resource key (``model_registry``, ``scaler``, ``threshold_store``...).
+    """
+    record = undo_from_dict(undo)
+    if not record.restores_something:
+        return []
+    if record.kind not in _BUILDERS:
+        accepted = ", ".join(sorted(k for k in UNDO_KINDS if k in _BUILDERS or k == "none"))
+        raise UnknownNameError(f"no undo steps for kind {record.kind!r}; accepted: {accepted}")
+    return _BUILDERS[record.kind][1](record, resources, actor)
+
+
+# ------------------------------------------------------------------------------------ the built-in kinds
+
+
+@undoes(AliasUndo, resources=("model_registry",))
+def _alias_steps(undo: AliasUndo, resources: Mapping[str, Any], actor: str) -> list[Step]:
+    registry = resources["model_registry"]
+    name, alias, previous = undo.name, undo.alias, undo.previous_version
 
     def current() -> str | None:
         info = registry.champion(name, alias)
@@ -89,8 +145,9 @@ def _alias_steps(registry: ModelRegistryResource, undo: dict[str, Any]) -> list[
     ]
 
 
-def _scale_steps(scaler: ScalerResource, undo: dict[str, Any]) -> list[Step]:
-    model_id, previous = undo["model_id"], ScaleBounds.from_dict(undo["previous"])
+@undoes(ScaleUndo, resources=("scaler",))
+def _scale_steps(undo: ScaleUndo, resources: Mapping[str, Any], actor: str) -> list[Step]:
+    scaler, model_id, previous = resources["scaler"], undo.model_id, undo.previous
     return [
         Step(
             f"restore {model_id} to {previous.describe()}",
@@ -100,43 +157,45 @@ def _scale_steps(scaler: ScalerResource, undo: dict[str, Any]) -> list[Step]:
     ]
 
 
-def _threshold_steps(store: Any, undo: dict[str, Any], actor: str) -> list[Step]:
-    model_id, previous = undo["model_id"], int(undo["previous_version"])
-    before = store.store.history(model_id)
-    wanted = next((dict(v.thresholds) for v in before if v.version == previous), None)
+@undoes(ThresholdsUndo, resources=("threshold_store",))
+def _threshold_steps(undo: ThresholdsUndo, resources: Mapping[str, Any], actor: str) -> list[Step]:
+    store, model_id, previous = resources["threshold_store"].store, undo.model_id, undo.previous_version
+    wanted = next((dict(v.thresholds) for v in store.history(model_id) if v.version == previous), None)
 
     def current_matches() -> bool:
-        now = store.store.current(model_id)
+        now = store.current(model_id)
         return now is not None and wanted is not None and _same(now.thresholds, wanted)
 
-    return [
-        Step(
-            f"revert {model_id} thresholds to v{previous}",
-            lambda: (
-                None
-                if current_matches()
-                else store.store.revert(model_id, actor=actor, reason="rollback", to_version=previous)
-            ),
-            current_matches,
-        )
-    ]
+    def revert() -> None:
+        store.revert(model_id, actor=actor, reason="rollback", to_version=previous)
+
+    return [Step(f"revert {model_id} thresholds to v{previous}", revert, current_matches)]
+
+
+def undo_and_record(
+    context: Any, plan: Any, undo: Mapping[str, Any] | UndoRecord, resources: Mapping[str, Any], why: str
+) -> tuple[StepOutcome, ...]:
+    """Undo ``undo`` with ordered, checked steps and record the rollback on the plan's audit trail
+    (``context`` is the op's; nothing to undo: no steps, no record)."""
+    from jobs.audit import actor_of, record_plan_event
+
+    record = undo_from_dict(undo)
+    if not record.restores_something:
+        return ()
+    steps = run_steps(undo_steps(record, resources, actor_of(context.run.tags)))
+    done = rolled_back(steps)
+    record_plan_event(
+        context,
+        context.resources.audit_trail,
+        plan,
+        kind="rollback",
+        outcome="succeeded" if done else "failed",
+        details={"reason": why, "steps": [s.to_dict() for s in steps], "undo": record.to_dict()},
+    )
+    text = ", ".join(f"{s.name}: {s.status}" for s in steps)
+    (context.log.warning if done else context.log.error)(f"undo ({why}): {text}")
+    return steps
 
 
 def _same(a: Any, b: Any) -> bool:
     return {k: dict(v) for k, v in a.items()} == {k: dict(v) for k, v in b.items()}
-
-
-def undo_steps(
-    undo: dict[str, Any], *, registry: Any, scaler: Any, thresholds: Any, actor: str
-) -> list[Step]:
-    """The ordered steps that undo ``undo`` (an action's undo record; ``kind`` says what it changed)."""
-    kind = undo.get("kind")
-    if kind == "alias":
-        return _alias_steps(registry, undo)
-    if kind == "scale":
-        return _scale_steps(scaler, undo)
-    if kind == "thresholds":
-        return _threshold_steps(thresholds, undo, actor)
-    if kind in (None, "none"):
-        return []
-    raise UnknownNameError(f"unknown undo kind {kind!r}; accepted: alias, scale, thresholds, none")

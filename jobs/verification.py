@@ -12,23 +12,20 @@ The run is tagged ``sentinel/escalated`` so the run-failure sensor does not page
 
 import time
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from dagster import Failure, OpExecutionContext, op
+from dagster import Failure, OpDefinition, OpExecutionContext, op
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.notifications import Notification
 from drift_sentinel.remediation.verification import VerificationResult, WindowStats, verify_recovery
 from drift_sentinel.windows import read_window
-from jobs.audit import actor_of, record_plan_event
+from jobs.audit import record_plan_event
 from jobs.plan import RemediationPlan
-from jobs.rollback import StepOutcome, rolled_back, run_steps, undo_steps
-from jobs.thresholds import ThresholdStoreResource
-from resources.audit_trail import AuditTrailResource
+from jobs.rollback import StepOutcome, rolled_back, undo_and_record, undo_resources
 from resources.catalog import ModelCatalogResource
-from resources.model_registry import ModelRegistryResource
 from resources.notifier import NotifierResource
-from resources.scaler import ScalerResource
 
 ESCALATED_TAG = "sentinel/escalated"
 
@@ -70,27 +67,37 @@ def escalate(
     return [d.to_dict() for d in notifier.send(notification, spec.alerts)]
 
 
-@op(
-    name="verify_recovery",
-    description="Compare error rate and p95 latency after the action with before it; on a breach (or an "
-    "interruption) roll the action back with ordered, checked steps and escalate to PagerDuty.",
-    tags={"kind": "verification"},
-)
-def verify_op(
-    context: OpExecutionContext,
-    plan: RemediationPlan,
-    outcome: dict[str, Any],
-    catalog: ModelCatalogResource,
-    model_registry: ModelRegistryResource,
-    scaler: ScalerResource,
-    threshold_store: ThresholdStoreResource,
-    notifier: NotifierResource,
-    audit_trail: AuditTrailResource,
-) -> dict[str, Any]:
+VERIFY_RESOURCES: tuple[str, ...] = ("catalog", "notifier", "audit_trail")
+"""What verification needs besides the resources that undo an action (``jobs.rollback.undo_resources``)."""
+
+
+@cache
+def verify_op() -> OpDefinition:
+    """The one ``verify_recovery`` op (built once, with the resources every registered undo kind needs)."""
+
+    @op(
+        name="verify_recovery",
+        description="Compare error rate and p95 latency after the action with before it; on a breach (or an "
+        "interruption) roll the action back with ordered, checked steps and escalate to PagerDuty.",
+        tags={"kind": "verification"},
+        required_resource_keys={*VERIFY_RESOURCES, *undo_resources()},
+    )
+    def verify_recovery(
+        context: OpExecutionContext, plan: RemediationPlan, outcome: dict[str, Any]
+    ) -> dict[str, Any]:
+        return _verify(context, plan, outcome)
+
+    return verify_recovery
+
+
+def _verify(context: OpExecutionContext, plan: RemediationPlan, outcome: dict[str, Any]) -> dict[str, Any]:
+    catalog, notifier = context.resources.catalog, context.resources.notifier
     spec = catalog.model(plan.model_id)
 
     def audit(kind: str, status: str, details: dict[str, Any]) -> None:
-        record_plan_event(context, audit_trail, plan, kind=kind, outcome=status, details=details)
+        record_plan_event(
+            context, context.resources.audit_trail, plan, kind=kind, outcome=status, details=details
+        )
 
     if plan.dry_run or not outcome.get("changed"):
         why = "dry run" if plan.dry_run else "the action changed nothing"
@@ -125,15 +132,8 @@ def verify_op(
             )
             if result is not None:
                 audit("verification", result.verdict.value, result.to_dict())
-            steps = run_steps(
-                undo_steps(
-                    outcome["undo"],
-                    registry=model_registry,
-                    scaler=scaler,
-                    thresholds=threshold_store,
-                    actor=actor_of(context.run.tags),
-                )
-            )
+            resources = {key: getattr(context.resources, key) for key in undo_resources()}
+            steps = undo_and_record(context, plan, outcome["undo"], resources, why)
             _after_rollback(context, notifier, spec, plan, why, steps, audit)
     assert result is not None
     if not keep:
@@ -155,9 +155,6 @@ def _after_rollback(
     audit: Any,
 ) -> None:
     done = rolled_back(steps)
-    audit(
-        "rollback", "succeeded" if done else "failed", {"reason": why, "steps": [s.to_dict() for s in steps]}
-    )
     text = f"{plan.action} was {'rolled back' if done else 'NOT fully rolled back'}: {why}. Steps: " + (
         ", ".join(f"{s.name} {s.status}" for s in steps) or "none"
     )

@@ -19,6 +19,12 @@ Checks each part the loop depends on, for real, with a short timeout:
 With ``DAGSTER_DEPLOYMENT=production`` the embedded defaults count as down: local storage instead of a bucket,
 or a SQLite / file MLflow store instead of a tracking server (production never falls back silently).
 
+Every check has a hard deadline: the checks run at the same time, each in a daemon thread, and one that has
+not answered within ``timeout`` (plus a one-second grace) counts as down ("no answer within …"), so a
+database or server that accepts connections and never replies cannot hang the command: it answers within
+``--timeout`` + about a second (plus the time to import Dagster). Drivers get their own timeouts too
+(``connect_timeout`` and ``statement_timeout`` for PostgreSQL, boto3 connect/read timeouts, urllib's).
+
 The database and the object store are critical (``unhealthy`` when down: nothing can be read or stored);
 MLflow and the daemon degrade the loop (``degraded``: detection results stay readable, but sensors or
 rollbacks stop). The command prints the JSON report and exits 0 when healthy, 1 when degraded and 2 when
@@ -30,14 +36,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
+import math
 import os
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -54,6 +63,8 @@ Status = Literal["healthy", "degraded", "unhealthy"]
 #: Components whose failure makes the deployment unhealthy (the others make it degraded).
 CRITICAL = ("database", "s3")
 DEFAULT_TIMEOUT = 5.0
+#: Seconds a check may run past ``timeout`` before it counts as hung.
+GRACE = 1.0
 #: A daemon counts as running when its last heartbeat is at most this old (dagster writes one every 30 s).
 DEFAULT_DAEMON_TOLERANCE = 90.0
 _STARTED = time.monotonic()
@@ -136,17 +147,23 @@ def _short(exc: BaseException) -> str:
 
 
 # -- database -----------------------------------------------------------------------------------------
+def dagster_home(settings: Settings, env: Mapping[str, str] | None = None) -> str | None:
+    """``$DAGSTER_HOME``, else the demo's ``<SENTINEL_HOME>/dagster_home`` if it exists, else None."""
+    env = os.environ if env is None else env
+    home = env.get("DAGSTER_HOME")
+    if home:
+        return home
+    local = settings.home / "dagster_home"
+    return str(local) if local.is_dir() else None
+
+
 def open_instance(settings: Settings, env: Mapping[str, str] | None = None) -> DagsterInstance:
     """The Dagster instance of ``$DAGSTER_HOME``, or of the demo's ``<SENTINEL_HOME>/dagster_home``."""
     from dagster import DagsterInstance
 
-    env = os.environ if env is None else env
-    home = env.get("DAGSTER_HOME")
-    if not home:
-        local = settings.home / "dagster_home"
-        if not local.is_dir():
-            raise RuntimeError(f"DAGSTER_HOME is not set and {local} does not exist")
-        home = str(local)
+    home = dagster_home(settings, env)
+    if home is None:
+        raise RuntimeError(f"DAGSTER_HOME is not set and {settings.home / 'dagster_home'} does not exist")
     return DagsterInstance.from_config(home)
 
 
@@ -243,7 +260,14 @@ def check_mlflow(settings: Settings, *, timeout: float = DEFAULT_TIMEOUT) -> Com
 
             engine = sqlalchemy.create_engine(
                 _sqlalchemy_uri(uri),
-                connect_args={"connect_timeout": int(timeout)} if "postgresql" in uri else {},
+                connect_args=(
+                    {
+                        "connect_timeout": max(1, math.ceil(timeout)),
+                        "options": f"-c statement_timeout={max(1, int(timeout * 1000))}",
+                    }
+                    if "postgresql" in uri
+                    else {}
+                ),
             )
             try:
                 with engine.connect() as conn:
@@ -298,6 +322,56 @@ def check_daemon(
     return ComponentHealth("dagster_daemon", "running", True, f"{len(required)} daemon(s) heartbeating")
 
 
+# -- deadlines ----------------------------------------------------------------------------------------
+class _LastWarning(logging.Handler):
+    """Remembers the last warning each ``health-<name>`` thread logged (e.g. "Retrying failed database
+    connection: … Connection refused"), so a check that runs out of time can still say why."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.last: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.threadName and record.threadName.startswith("health-"):
+            with contextlib.suppress(Exception):
+                self.last[record.threadName] = " ".join(record.getMessage().split())[:300]
+
+    def about(self, name: str) -> str:
+        message = self.last.get(f"health-{name}")
+        return f"; last error: {message}" if message else ""
+
+
+def run_with_deadline(
+    calls: Mapping[str, Callable[[], list[ComponentHealth]]], seconds: float
+) -> dict[str, list[ComponentHealth] | Exception | None]:
+    """Run ``calls`` at the same time, each in a daemon thread; ``None`` for those still running after
+    ``seconds`` (they are abandoned, never joined: a hung socket cannot hold the caller), the exception
+    for those that raised.
+
+    >>> out = run_with_deadline({"quick": lambda: [], "stuck": lambda: time.sleep(5) or []}, 0.2)
+    >>> out
+    {'quick': [], 'stuck': None}
+    """
+    boxes: dict[str, list[Any]] = {name: [] for name in calls}
+
+    def runner(name: str, call: Callable[[], list[ComponentHealth]]) -> None:
+        try:
+            boxes[name].append(call())
+        except Exception as exc:  # a check that raises is reported, never lost
+            boxes[name].append(exc)
+
+    threads = {
+        name: threading.Thread(target=runner, args=(name, call), name=f"health-{name}", daemon=True)
+        for name, call in calls.items()
+    }
+    end = time.monotonic() + seconds
+    for thread in threads.values():
+        thread.start()
+    for thread in threads.values():
+        thread.join(max(0.0, end - time.monotonic()))
+    return {name: boxes[name][0] if boxes[name] else None for name in calls}
+
+
 # -- all ----------------------------------------------------------------------------------------------
 def check_health(
     *,
@@ -321,20 +395,65 @@ def check_health(
         Maximum age in seconds of a daemon heartbeat for the daemon to count as running.
     """
     settings = Settings.from_env() if settings is None else settings
-    components: list[ComponentHealth] = []
-    if instance is None:
-        try:
-            instance = open_instance(settings)
-        except Exception as exc:
-            components.append(ComponentHealth("database", "unreachable", False, _short(exc)))
-    if instance is not None:
-        components.append(check_database(instance))
-    components.append(check_s3(settings, timeout=timeout))
-    components.append(check_mlflow(settings, timeout=timeout))
-    if instance is not None and components[0].ok:
-        components.append(check_daemon(instance, tolerance=daemon_tolerance))
-    else:
-        components.append(ComponentHealth("dagster_daemon", "not running", False, "database unreachable"))
+    if (
+        instance is None
+    ):  # imported before the clock starts: a slow import (10 s under load) is not a slow database
+        import dagster  # noqa: F401
+
+        with contextlib.suppress(ImportError):
+            import dagster_postgres  # noqa: F401
+
+    def instance_checks() -> list[ComponentHealth]:
+        opened = instance
+        if opened is None:
+            try:
+                opened = open_instance(settings)
+            except Exception as exc:
+                return [
+                    ComponentHealth("database", "unreachable", False, _short(exc)),
+                    ComponentHealth("dagster_daemon", "not running", False, "database unreachable"),
+                ]
+        database = check_database(opened)
+        if not database.ok:
+            return [database, ComponentHealth("dagster_daemon", "not running", False, "database unreachable")]
+        return [database, check_daemon(opened, tolerance=daemon_tolerance)]
+
+    budget = timeout + GRACE
+    hung = f"no answer within {budget:.1f}s (--timeout {timeout:g} + {GRACE:g}s grace)"
+    seen = _LastWarning()
+    root = logging.getLogger()
+    root.addHandler(seen)  # drivers that retry (dagster-postgres) log why; the deadline message repeats it
+    try:
+        results = run_with_deadline(
+            {
+                "instance": instance_checks,
+                "s3": lambda: [check_s3(settings, timeout=timeout)],
+                "mlflow": lambda: [check_mlflow(settings, timeout=timeout)],
+            },
+            budget,
+        )
+    finally:
+        root.removeHandler(seen)
+    by_name = {c.name: c for group in results.values() if isinstance(group, list) for c in group}
+    why = {
+        name: (hung + seen.about(name)) if value is None else _short(value)
+        for name, value in results.items()
+        if not isinstance(value, list)
+    }
+    fallback = {
+        "database": ComponentHealth("database", "unreachable", False, why.get("instance", hung)),
+        "s3": ComponentHealth("s3", "inaccessible", False, why.get("s3", hung)),
+        "mlflow": ComponentHealth(
+            "mlflow",
+            "unreachable",
+            False,
+            f"{_redact(settings.mlflow_tracking_uri)}: {why.get('mlflow', hung)}",
+        ),
+        "dagster_daemon": ComponentHealth("dagster_daemon", "not running", False, "database did not answer"),
+    }
+    components = [
+        by_name.get(name, fallback[name]) for name in ("database", "s3", "mlflow", "dagster_daemon")
+    ]
     down = [c.name for c in components if not c.ok]
     status: Status = (
         "healthy" if not down else "unhealthy" if any(name in CRITICAL for name in down) else "degraded"
@@ -357,6 +476,16 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``drift-sentinel health`` to the CLI (entry point ``resources.health:register``)."""
     parser = subparsers.add_parser(
@@ -364,10 +493,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check database, object storage, MLflow and the Dagster daemon; JSON on stdout",
         description="Exit 0 healthy, 1 degraded (MLflow or daemon down), 2 unhealthy (database or storage).",
     )
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per network check")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        help="seconds each check may take; the whole command answers within about this plus a second",
+    )
     parser.add_argument(
         "--daemon-tolerance",
-        type=float,
+        type=_seconds,
         default=DEFAULT_DAEMON_TOLERANCE,
         help="max age in seconds of a daemon heartbeat (default 90)",
     )

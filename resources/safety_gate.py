@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from drift_sentinel.remediation.actions import NOTIFY_ACTIONS as _NOTIFY_ACTIONS
 from drift_sentinel.safety import GateDecision, GateEvidence, SafetyPolicy, evaluate_gate
 
 MODEL_TAG = "sentinel/model"
@@ -34,8 +35,9 @@ GATE_TAG = "sentinel/gate"
 # One model-changing remediation per model at a time: the run queue limits this tag (notifications do not carry it).
 CHANGE_LOCK_TAG = "sentinel/change_lock"
 
-NOTIFY_ACTIONS = frozenset({"notify_team"})
-"""Actions that only inform people; their history is kept apart from the actions that change the model."""
+NOTIFY_ACTIONS = _NOTIFY_ACTIONS
+"""Actions that only inform people (``changes_model=False`` in the action catalog); their history is kept apart
+from the actions that change the model."""
 
 _IN_PROGRESS = [
     DagsterRunStatus.QUEUED,

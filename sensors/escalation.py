@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagster import (
-    AssetKey,
-    AssetObservation,
     DagsterRunStatus,
     DefaultSensorStatus,
     JobDefinition,
@@ -29,7 +27,7 @@ from dagster import (
 from drift_sentinel.audit import AuditEvent
 from drift_sentinel.errors import SentinelError
 from drift_sentinel.notifications import Notification
-from jobs.audit import AUDIT_LOG, actor_of
+from jobs.audit import actor_of, observe_on_audit_log
 from jobs.verification import ESCALATED_TAG
 from resources.audit_trail import AuditTrailResource
 from resources.catalog import ModelCatalogResource
@@ -105,20 +103,16 @@ def escalate_run(
             at=datetime.now(UTC),
         )
     )
-    context.instance.report_runless_asset_event(
-        AssetObservation(
-            asset_key=AssetKey([spec.asset_prefix, AUDIT_LOG]),
-            description=f"escalation: {action} {event} → {outcome}",
-            metadata={
-                "kind": "escalation",
-                "action": action,
-                "outcome": outcome,
-                "incident_id": incident,
-                "run_id": run.run_id,
-                "audit_seq": int(entry.seq),
-                "audit_hash": entry.hash,
-            },
-        )
+    observe_on_audit_log(
+        context.instance,
+        spec.asset_prefix,
+        entry,
+        kind="escalation",
+        action=action,
+        outcome=outcome,
+        incident_id=incident,
+        run_id=run.run_id,
+        description=f"escalation: {action} {event} → {outcome}",
     )
     if already:
         return SkipReason(f"run {run.run_id}: verification already rolled back and paged; recorded only")

@@ -24,6 +24,7 @@ from dagster import (
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.incidents import remediation_run_key
+from drift_sentinel.remediation.actions import severity_of
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
 from resources.safety_gate import (
@@ -34,8 +35,6 @@ from resources.safety_gate import (
     MODEL_TAG,
     NOTIFY_ACTIONS,
 )
-
-SEVERITY = {"rollback_model": "critical", "scale_resources": "critical", "retrain_model": "warning"}
 
 
 def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
@@ -52,7 +51,7 @@ def remediation_requests(
         return []
     recommended = _value(metadata, "recommended_action", "notify_team")
     actions = ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
-    severity = SEVERITY.get(recommended, "warning")
+    severity = severity_of(recommended)
     message = (
         f"{spec.id}: {_value(metadata, 'root_cause', 'unknown')} "
         f"(feature {_value(metadata, 'root_cause_feature', '-') or '-'}, confidence "

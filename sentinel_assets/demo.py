@@ -6,7 +6,12 @@
    (current window → quality checks → drift report → RCA) with a progress bar;
 4. evaluate the remediation sensor against the instance, as the daemon would, and run what it requests
    (each run's key is checked first, so a re-run never repeats an action for the same incident);
-5. print the incident, drift report, RCA and remediation outcome as JSON.
+5. print a short summary a person can read (the incident, affected features, root cause and confidence, what
+   ran and the gate's verdict, where to look in the UI) and write the full JSON (incident, drift report, RCA,
+   remediation outcome) to ``<SENTINEL_HOME>/demo-summary.json``; ``--json`` prints the JSON instead.
+
+Exit status: 0 when the loop ran and every remediation run succeeded, 1 when a remediation run failed (or the
+baseline could not be built): the demo is also a smoke test.
 
 State lives under ``SENTINEL_HOME`` (default ``./.sentinel``): the Dagster instance (``dagster_home``), the
 stored asset values, the MLflow database, the audit trail and the notification outbox. ``make ui`` opens the
@@ -23,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from drift_sentinel.errors import SentinelError
+
 DAGSTER_YAML = """# Embedded default instance for the demo: SQLite storage under this folder.
 telemetry:
   enabled: false
@@ -35,6 +42,15 @@ run_coordinator:
         value: {applyLimitPerUniqueValue: true}
         limit: 1
 """
+
+
+SUMMARY_FILE = "demo-summary.json"
+
+
+class DemoFailed(SentinelError):
+    """A step of the demo's loop failed (names the run to open in the UI)."""
+
+    exit_code = 1
 
 
 def prepare_environment(home: Path, config_file: Path) -> None:
@@ -91,7 +107,14 @@ def run_demo(
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
     """Run the loop once and return the summary (see the module docstring)."""
-    prepare_environment(home, config_file)
+    from drift_sentinel.errors import DataError
+
+    try:
+        prepare_environment(home, config_file)
+    except OSError as exc:
+        raise DataError(
+            f"{exc.filename or home}: cannot create the demo's state folder: {exc.strerror or exc}"
+        ) from None
 
     import warnings
 
@@ -125,7 +148,7 @@ def run_demo(
         instance=instance, run_config=_quiet(), raise_on_error=False
     )
     if not baseline.success:
-        raise RuntimeError(f"baseline job failed; see run {baseline.run_id} in the Dagster UI")
+        raise DemoFailed(f"baseline job failed; see run {baseline.run_id} in the Dagster UI (make ui)")
 
     detect = defs.resolve_job_def(detect_job_name(spec))
     keys = detect.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
@@ -230,6 +253,90 @@ def _summary(
     }
 
 
+def failed_remediation(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The remediation runs in ``summary`` that did not succeed (launched now or earlier)."""
+    return [r for r in summary.get("remediation", []) if r.get("status") != "SUCCESS"]
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "n/a"
+
+
+def format_summary(summary: dict[str, Any], json_path: str | None = None) -> str:
+    """The demo's outcome in a dozen lines: incident, features, root cause, what ran, where to look.
+
+    >>> print(format_summary({"model_id": "m", "windows": {"total": 3, "with_drift": [], "failed": []},
+    ...                       "incident": {"incident_id": None}, "remediation": [], "ui": "make ui"}))
+    Drift Sentinel demo: m
+      windows      3 checked, 0 with drift, 0 failed
+      incident     none: no window drifted
+      remediation  nothing requested
+      look         make ui
+    """
+    incident = summary.get("incident") or {}
+    windows = summary.get("windows") or {}
+    drifted = list(windows.get("with_drift") or [])
+    lines = [f"Drift Sentinel demo: {summary.get('model_id')}"]
+    span = f" ({min(drifted)} to {max(drifted)})" if drifted else ""
+    failed_windows = len(windows.get("failed") or [])
+    lines.append(
+        f"  windows      {windows.get('total', 0)} checked, {len(drifted)} with drift{span}, {failed_windows} failed"
+    )
+    injected = summary.get("injected") or {}
+    if injected.get("drift_start"):
+        lines.append(
+            f"  injected     drift from {injected['drift_start']} in {', '.join(injected.get('features') or [])}"
+        )
+    if not incident.get("incident_id"):
+        lines.append("  incident     none: no window drifted")
+    else:
+        lines.append(
+            f"  incident     {incident['incident_id']} (window {incident.get('window')}, "
+            f"drift score {_num(incident.get('drift_score'))})"
+        )
+        features = [
+            f"{a.get('name')} ({a.get('drift_type', 'drift')}, magnitude {_num(a.get('magnitude'))})"
+            for a in incident.get("affected_features") or []
+        ]
+        lines.append(f"  affected     {'; '.join(features) or 'none'}")
+        root = (summary.get("rca") or {}).get("root_cause") or {}
+        if root:
+            where = f" in {root['feature']}" if root.get("feature") else ""
+            lines.append(
+                f"  root cause   {root.get('type')}{where}, confidence {_num(root.get('confidence'))}"
+                + (f" (cause: {root['cause']})" if root.get("cause") else "")
+            )
+    runs = summary.get("remediation") or []
+    if not runs:
+        lines.append("  remediation  nothing requested")
+    for i, run in enumerate(runs):
+        label = "  remediation  " if i == 0 else "               "
+        note = "" if run.get("launched", True) else " (done by an earlier run; not launched again)"
+        lines.append(
+            f"{label}{run.get('job')}: run {str(run.get('run_id'))[:8]} {run.get('status')}, "
+            f"gate {run.get('gate')}{note}"
+        )
+    registry = summary.get("registry") or {}
+    if registry:
+        lines.append(
+            f"  model        {registry.get('model')}: champion v{registry.get('champion')} before, "
+            f"v{registry.get('champion_now')} now"
+        )
+    failed = failed_remediation(summary)
+    if failed:
+        lines.append(f"  FAILED       {len(failed)} remediation run(s) did not succeed; open them in the UI")
+    lines.append(f"  look         {summary.get('ui')}")
+    if incident.get("window"):
+        prefix = str(summary.get("model_id", "")).replace("-", "_").replace(".", "_")
+        lines.append(
+            f"               Assets > {prefix} > drift_report and rca_report, partition {incident['window']}; "
+            "Runs for the remediation"
+        )
+    if json_path:
+        lines.append(f"  full JSON    {json_path}")
+    return "\n".join(lines)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """``drift-sentinel demo`` (plugged into the core CLI through an entry point)."""
     parser = subparsers.add_parser(
@@ -241,11 +348,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("SENTINEL_HOME", ".sentinel")))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help=f"print the full JSON instead of the summary (else in HOME/{SUMMARY_FILE})",
+    )
     parser.set_defaults(func=_main)
 
 
 def _main(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     summary = run_demo(config_file=args.config, home=args.home, seed=args.seed, progress=not args.no_progress)
-    print(json.dumps(summary, indent=2, default=str), file=out)
-    print(f"\nOpen the Dagster UI on this instance: {summary['ui']}", file=sys.stderr)
+    text = json.dumps(summary, indent=2, default=str)
+    if args.json:
+        print(text, file=out)
+    else:
+        path = Path(os.environ.get("SENTINEL_HOME", str(args.home))) / SUMMARY_FILE
+        try:
+            path.write_text(text + "\n")
+        except OSError as exc:
+            raise DemoFailed(f"{path}: cannot write the demo's JSON: {exc.strerror or exc}") from None
+        print(format_summary(summary, str(path)), file=out)
+    failed = failed_remediation(summary)
+    if failed:
+        runs = ", ".join(f"{r['job']} run {r['run_id']} ({r['status']})" for r in failed)
+        print(f"drift-sentinel demo: remediation failed: {runs}", file=sys.stderr)
+        return 1
     return 0

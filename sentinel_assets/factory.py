@@ -6,6 +6,7 @@ from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, JobDefinit
 
 from drift_sentinel.config import ModelSpec
 from sensors.remediation import build_remediation_sensor
+from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.partitions import window_partitions
 from sentinel_assets.rca import build_rca_assets
@@ -86,5 +87,10 @@ def build_model_defs(
     return Definitions(
         assets=[*assets, audit_log],
         jobs=jobs,
-        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)],
+        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)]
+        + (
+            [build_upstream_check_sensor(spec, remediation_jobs, running=auto_remediation)]
+            if spec.upstream_assets
+            else []
+        ),
     )

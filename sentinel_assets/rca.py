@@ -25,12 +25,14 @@ Prophet where it had history, so a seasonal peak is not an incident), or a ``con
 confidence. Otherwise the report says there is no incident (``incident_id: null``).
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from dagster import (
     AssetCheckKey,
+    AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -63,6 +65,7 @@ from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
 from resources.catalog import ModelCatalogResource
 from resources.model_registry import ModelRegistryResource
+from sentinel_assets.checks import upstream_check_keys
 from sentinel_assets.metadata import rca_metadata
 from sentinel_assets.signals import (
     past_signatures,
@@ -120,6 +123,7 @@ def pipeline_evidence(
     previous_partition: str | None,
     partitioned: dict[str, bool],
     model_name: str | None = None,
+    upstream_checks: Sequence[AssetCheckKey] = (),
 ) -> PipelineEvidence:
     """What changed in the pipeline for this window, read from the instance's event log.
 
@@ -135,6 +139,9 @@ def pipeline_evidence(
         For each upstream asset name in :data:`UPSTREAM`, whether it is partitioned like the windows.
     model_name
         The registered model name, for champion version changes (``feature_importance`` metadata).
+    upstream_checks
+        Checks on other teams' assets the model consumes (``upstream_assets`` in ``sentinel.yaml``); a failed
+        one for this window (same partition key, or unpartitioned) is a failed check on that asset.
 
     Notes
     -----
@@ -191,6 +198,25 @@ def pipeline_evidence(
             evaluation = history[0].event.asset_check_evaluation if history[0].event else None
             description = (evaluation.description or "") if evaluation is not None else ""
             failed.append(FailedCheck(name, check, None, description))
+    for check_key in upstream_checks:
+        for key_filter in (PartitionKeyFilter(key=partition), PartitionKeyFilter(key=None)):
+            history = instance.event_log_storage.get_asset_check_execution_history(
+                check_key, limit=1, partition_filter=key_filter
+            )
+            if history:
+                break
+        evaluation = history[0].event.asset_check_evaluation if history and history[0].event else None
+        # ERROR only: an INCONCLUSIVE drift check (too little data) is a WARN, not evidence of a change
+        if (
+            evaluation is not None
+            and not evaluation.passed
+            and evaluation.severity == AssetCheckSeverity.ERROR
+        ):
+            failed.append(
+                FailedCheck(
+                    check_key.asset_key.to_user_string(), check_key.name, None, evaluation.description or ""
+                )
+            )
     return PipelineEvidence(
         code_version_changes=tuple(code),
         data_version_changes=tuple(data),
@@ -364,6 +390,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
             previous_partition=previous,
             partitioned=upstream_partitioned,
             model_name=spec.registered_model_name,
+            upstream_checks=upstream_check_keys(spec),
         )
         signals = signals_from_frame(system_signals) if len(system_signals) else None
         rca = analyze_incident(

@@ -15,7 +15,7 @@ from statsmodels.tsa.tsatools import lagmat
 
 from drift_sentinel.analysis.correlation import correlate, correlate_pair, granger, pearson
 from drift_sentinel.cli import main
-from drift_sentinel.errors import DataError, UnknownNameError
+from drift_sentinel.errors import ConfigError, DataError, UnknownNameError
 
 
 def _leading_pair(seed: int, lag: int = 3, n: int = 300) -> tuple[np.ndarray, np.ndarray]:
@@ -132,3 +132,87 @@ def test_cli_correlate_parquet_on_time(tmp_path, capsys):
     assert out["pairs"][0]["direction"] == "x->y" and out["pairs"][0]["lag"] == 3
     assert main(["correlate", "--series", f"{tmp_path / 'a.parquet'}:nope", "--series", "x.csv:y"]) == 3
     assert "nope" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------- refused input (issue 15, 5 and 10)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--alpha", "5"],
+        ["--alpha", "0"],
+        ["--alpha", "1"],
+        ["--alpha", "-0.05"],
+        ["--alpha", "nan"],
+        ["--maxlag", "0"],
+        ["--maxlag", "-2"],
+        ["--maxlag", "1000"],
+        ["--freq", "banana"],
+        ["--freq", "0min"],
+        ["--freq", "-5min"],
+        ["--criterion", "hqic"],
+    ],
+)
+def test_cli_refuses_numbers_that_make_no_sense(tmp_path, capsys, option):
+    x, y = _leading_pair(0)
+    pd.DataFrame({"a": x, "b": y}).to_csv(tmp_path / "s.csv", index=False)
+    assert main(["correlate", str(tmp_path / "s.csv"), "-c", "a", "-c", "b", *option]) == 64
+    out, err = capsys.readouterr()
+    assert out == "" and option[0] in err and "Traceback" not in err
+
+
+def test_core_correlate_refuses_alpha_and_maxlag_out_of_range():
+    x, y = _leading_pair(0)
+    frame = pd.DataFrame({"a": x, "b": y})
+    for kwargs in ({"alpha": 5}, {"alpha": 0}, {"maxlag": 0}, {"maxlag": 2.5}):
+        with pytest.raises(ConfigError):
+            correlate(frame, **kwargs)
+
+
+def test_cli_unparseable_timestamps_name_the_file_and_column(tmp_path, capsys):
+    x, y = _leading_pair(1)
+    frame = pd.DataFrame(
+        {"t": pd.date_range("2026-01-01", periods=len(x), freq="5min").astype(str), "a": x, "b": y}
+    )
+    frame.loc[7, "t"] = "31/02/2026 25:61"
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    argv = [
+        "correlate",
+        str(tmp_path / "s.csv"),
+        "-c",
+        "a",
+        "-c",
+        "b",
+        "--time-column",
+        "t",
+        "--freq",
+        "10min",
+    ]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert "s.csv: time column 't': 1 value(s) are not timestamps" in err and "Traceback" not in err
+
+
+def test_values_near_the_float_limit_give_the_same_answer_as_normal_ones(tmp_path, capsys):
+    """Pearson and the Granger F test do not depend on a series' scale: 1e307 x gives x's answer."""
+    x, y = _leading_pair(2, lag=3)
+    normal = correlate_pair(x, y, maxlag=5)
+    huge = correlate_pair(x * 1e307, y / np.abs(y).max() * 1.7e308, maxlag=5)
+    assert (huge.direction, huge.lag) == (normal.direction, normal.lag) == ("x->y", 3)
+    assert huge.pearson_r == pytest.approx(normal.pearson_r, rel=1e-9)
+    assert huge.granger_xy.p_value == pytest.approx(normal.granger_xy.p_value, rel=1e-6)
+    pd.DataFrame({"a": x * 1e307, "b": y}).to_csv(tmp_path / "h.csv", index=False)
+    assert main(["correlate", str(tmp_path / "h.csv"), "-c", "a", "-c", "b"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["pairs"][0]["direction"] == "x->y" and err == ""
+
+
+def test_an_infeasible_granger_test_is_reported_not_raised():
+    """An exact copy shifted by one step fits perfectly: statsmodels raises InfeasibleTestError."""
+    x = np.random.default_rng(5).normal(size=200)
+    y = np.r_[0.0, x[:-1]]
+    with pytest.raises(DataError, match="cannot be tested"):
+        granger(x, y, maxlag=3)
+    pair = correlate_pair(x, y, maxlag=3)
+    assert pair.status.startswith("not tested") and "InfeasibleTestError" in pair.status

@@ -10,10 +10,20 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from drift_sentinel.audit import AuditEvent, open_trail
 from drift_sentinel.cli import main
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _signing_key_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's key is created under SENTINEL_HOME: keep it out of the working directory."""
+    monkeypatch.setenv("SENTINEL_HOME", str(tmp_path_factory.mktemp("sentinel_home")))
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY_FILE", raising=False)
 
 
 def make_trail(path: Path, n: int = 4) -> None:
@@ -82,7 +92,8 @@ def test_export_of_a_tampered_trail_is_written_but_fails(tmp_path: Path, capsys)
 def test_expected_head_from_an_export_detects_truncation(tmp_path: Path, capsys) -> None:
     make_trail(tmp_path)
     assert main(["audit", "export", "--uri", str(tmp_path), "--out", str(tmp_path / "x.jsonl")]) == 0
-    head = capsys.readouterr().err.rsplit("(head ", 1)[1].rstrip(")\n")
+    head = capsys.readouterr().err.rsplit("head ", 1)[1].split()[0]
+    assert len(head) == 64  # the full head, so that --expected-head can use it as printed
     (tmp_path / "000000000004.json").unlink()
     assert main(["audit", "verify", "--uri", str(tmp_path)]) == 0
     assert main(["audit", "verify", "--uri", str(tmp_path), "--expected-head", head]) == 1

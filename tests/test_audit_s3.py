@@ -15,6 +15,14 @@ from tests.support.fixtures import moto_endpoint, s3_credentials, unique_name
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def _signing_key_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's key is created under SENTINEL_HOME: keep it out of the working directory."""
+    monkeypatch.setenv("SENTINEL_HOME", str(tmp_path_factory.mktemp("sentinel_home")))
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY_FILE", raising=False)
+
+
 @pytest.fixture
 def locked_bucket(moto_endpoint: str, s3_credentials: None) -> str:
     bucket = unique_name("audit")

@@ -29,6 +29,14 @@ from drift_sentinel.verdict import Verdict
 T0 = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _signing_key_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer's key is created under SENTINEL_HOME: keep it out of the working directory."""
+    monkeypatch.setenv("SENTINEL_HOME", str(tmp_path_factory.mktemp("sentinel_home")))
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("REMEDIATION_AUDIT_KEY_FILE", raising=False)
+
+
 def event(i: int, **overrides: object) -> AuditEvent:
     base: dict[str, object] = dict(
         kind="gate_decision" if i % 2 else "action",
@@ -120,8 +128,10 @@ def test_rehashed_record_breaks_the_link_to_the_next(tmp_path: Path) -> None:
 
     edit(tmp_path, 2, forge)
     result = trail.verify()
-    assert [(p.seq, p.kind) for p in result.problems] == [(3, "reordered")]
-    assert "does not follow record 2" in result.problems[0].message
+    # without the key the re-hashed record cannot be re-signed: it is named, and so is the broken link
+    assert [(p.seq, p.kind) for p in result.problems] == [(2, "forged"), (3, "reordered")]
+    assert "bad signature" in result.problems[0].message
+    assert "does not follow record 2" in result.problems[1].message
 
 
 def test_removed_record_is_named(tmp_path: Path) -> None:

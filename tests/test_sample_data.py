@@ -167,3 +167,47 @@ def test_cli_generate(tmp_path, capsys):
     assert main([*args, "--rows-per-hour", "5"]) == 0
     assert json.loads(capsys.readouterr().out)["start"].startswith("2026-09-01")
     assert main(["generate", "--out", str(tmp_path), "--scenario", "bogus"]) == 4
+
+
+# --------------------------------------------------------------- refused input (issue 15, 5 and 11)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--seed", "-5"],
+        ["--seed", "1.5"],
+        ["--days", "0"],
+        ["--rows-per-hour", "-1"],
+        ["--model-id", "../escaped"],
+        ["--model-id", ".."],
+        ["--model-id", "a/b"],
+        ["--model-id", "/abs"],
+        ["--start", "yesterday"],
+    ],
+)
+def test_cli_generate_refuses_bad_options_with_the_usage_code(tmp_path, capsys, argv):
+    assert main(["generate", "--out", str(tmp_path / "out"), *argv]) == 64
+    err = capsys.readouterr().err
+    assert argv[0] in err and "Traceback" not in err
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "out").exists()
+
+
+def test_core_generate_keeps_files_under_out_dir(tmp_path):
+    from drift_sentinel.errors import ConfigError, DataError
+
+    for bad in ("../escaped", "..", "x/../../y", ""):
+        with pytest.raises(ConfigError, match="model_id"):
+            generate(tmp_path / "out", model_id=bad, days=1, rows_per_hour=2)
+    with pytest.raises(DataError, match="seed"):
+        generate(tmp_path / "out", seed=-5, days=1, rows_per_hour=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_generate_out_that_cannot_hold_files(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "below", "/proc/no-such/dir"):
+        assert main(["generate", "--out", str(out), "--days", "1", "--rows-per-hour", "2"]) == 3
+        err = capsys.readouterr().err
+        assert "cannot write the sample data" in err and "Traceback" not in err

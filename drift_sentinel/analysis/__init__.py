@@ -1,4 +1,4 @@
-"""Root-cause analysis and anomaly detection: signals, anomalies, correlation, temporal patterns, the report.
+"""Root-cause analysis and anomaly detection: signals, anomalies, correlation, temporal patterns, the RCA engine.
 
 No Dagster here: the Dagster layer computes the inputs (windows, signals, pipeline evidence) and records what
 :func:`analyze_incident` returns.
@@ -21,13 +21,15 @@ from drift_sentinel.analysis.evidence import (
     normalize_events,
     read_events,
 )
-from drift_sentinel.analysis.report import (
+from drift_sentinel.analysis.rca import (
     ACTIONS,
     ROOT_CAUSE_TYPES,
+    WEIGHTS,
     Candidate,
     Factor,
     FeatureAttribution,
     RcaReport,
+    RcaWeights,
     Recommendation,
     RootCause,
     analyze_incident,
@@ -46,6 +48,7 @@ __all__ = [
     "ACTIONS",
     "DETECTORS",
     "ROOT_CAUSE_TYPES",
+    "WEIGHTS",
     "Candidate",
     "CorrelationReport",
     "Factor",
@@ -59,6 +62,7 @@ __all__ = [
     "PipelineChange",
     "PipelineEvidence",
     "RcaReport",
+    "RcaWeights",
     "Recommendation",
     "RecurringPattern",
     "RootCause",

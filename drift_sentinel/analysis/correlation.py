@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from drift_sentinel.errors import DataError, UnknownNameError
+from drift_sentinel.errors import ConfigError, DataError, UnknownNameError
 
 Criterion = Literal["aic", "bic"]
 CRITERIA: tuple[str, ...] = ("aic", "bic")
@@ -141,6 +141,22 @@ class CorrelationReport:
         }
 
 
+_HUGE = 1e100
+
+
+def _rescaled(values: np.ndarray) -> np.ndarray:
+    """``values`` divided by their largest finite magnitude when it is huge (near 1e308 sums overflow).
+
+    Pearson's r and the Granger F test are invariant to scaling a series, so this changes no result.
+
+    >>> _rescaled(np.array([1e308, -1e308, 5e307])).tolist()
+    [1.0, -1.0, 0.5]
+    """
+    finite = np.abs(values[np.isfinite(values)])
+    top = float(finite.max()) if finite.size else 0.0
+    return values / top if top > _HUGE else values
+
+
 def pearson(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """Pearson's r and its two-sided p-value (scipy), NaN when either series is constant or too short.
 
@@ -152,7 +168,7 @@ def pearson(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) ->
 
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ok = np.isfinite(a) & np.isfinite(b)
-    a, b = a[ok], b[ok]
+    a, b = _rescaled(a[ok]), _rescaled(b[ok])
     if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan, math.nan
     result = stats.pearsonr(a, b)
@@ -185,6 +201,7 @@ def granger(
     >>> result.lag, result.p_value < 1e-6
     (2, True)
     """
+    from statsmodels.tools.sm_exceptions import InfeasibleTestError
     from statsmodels.tsa.stattools import grangercausalitytests
 
     if criterion not in CRITERIA:
@@ -198,7 +215,7 @@ def granger(
     if x.shape != y.shape:
         raise DataError(f"series {names[0]!r} and {names[1]!r} differ in length: {len(x)} vs {len(y)}")
     ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
+    x, y = _rescaled(x[ok]), _rescaled(y[ok])
     n = len(x)
     if n < max(MIN_OBSERVATIONS, 3 * maxlag + 5):
         raise DataError(
@@ -206,15 +223,25 @@ def granger(
         )
     data = np.column_stack([y, x])
     values = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        for lag in range(1, maxlag + 1):
-            trimmed = data[maxlag - lag :]  # every lag fitted on the same n - maxlag rows
-            fitted = grangercausalitytests(trimmed, maxlag=[lag])
-            values.append(_criterion(fitted[lag][1][1], criterion))
-        best = int(np.nanargmin(values)) + 1
-        test = grangercausalitytests(data, maxlag=[best])[best][0]["ssr_ftest"]
+        try:
+            for lag in range(1, maxlag + 1):
+                trimmed = data[maxlag - lag :]  # every lag fitted on the same n - maxlag rows
+                fitted = grangercausalitytests(trimmed, maxlag=[lag])
+                values.append(_criterion(fitted[lag][1][1], criterion))
+            if not np.isfinite(values).any():
+                raise ValueError("no lag has a finite information criterion")
+            best = int(np.nanargmin(values)) + 1
+            test = grangercausalitytests(data, maxlag=[best])[best][0]["ssr_ftest"]
+        except (InfeasibleTestError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            # e.g. values near 1e308 overflow the fit and statsmodels refuses the F test
+            raise DataError(
+                f"granger {names[0]!r} -> {names[1]!r}: cannot be tested ({type(exc).__name__}: {exc})"
+            ) from None
     f_stat, p_value = float(test[0]), float(test[1])
+    if not (math.isfinite(f_stat) and math.isfinite(p_value)):
+        raise DataError(f"granger {names[0]!r} -> {names[1]!r}: the test is not finite (extreme values?)")
     return GrangerResult(
         cause=names[0],
         effect=names[1],
@@ -249,6 +276,7 @@ def correlate_pair(
     ``lagged_r`` is Pearson's r between the leader and the follower shifted by the claimed lag.
     """
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    a, b = _rescaled(a), _rescaled(b)
     r, p = pearson(a, b)
     corrected = alpha / max(1, n_tests)
     status = "ok"
@@ -312,6 +340,10 @@ def correlate(
     >>> [(p.x, p.y, p.direction, p.lag) for p in correlate(frame, maxlag=3).significant]
     [('a', 'b', 'x->y', 1)]
     """
+    if isinstance(maxlag, bool) or not isinstance(maxlag, int | np.integer) or maxlag < 1:
+        raise ConfigError(f"correlate: maxlag must be an integer >= 1, got {maxlag!r}")
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise ConfigError(f"correlate: alpha must be in (0, 1), got {alpha!r}")
     names = list(columns) if columns is not None else [c for c in frame.columns]
     missing = [c for c in names + ([target] if target else []) if c not in frame.columns]
     if missing:
@@ -319,6 +351,13 @@ def correlate(
     numeric = frame[names + ([target] if target and target not in names else [])].apply(
         pd.to_numeric, errors="coerce"
     )
+    for column in numeric.columns:
+        given = int(frame[column].notna().sum())
+        if given and not numeric[column].notna().any():
+            sample = frame[column].dropna().iloc[0]
+            raise DataError(
+                f"correlate: column {column!r} is not numeric (e.g. {sample!r}); pick a numeric column"
+            )
     if target is not None:
         pairs = [(c, target) for c in names if c != target]
     else:
@@ -326,7 +365,29 @@ def correlate(
     if not pairs:
         raise DataError(f"correlate: need at least two series, got {names}")
     n_tests = 2 * len(pairs)
-    results = tuple(
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN or constant slices: reported per pair
+        results = _pairs(numeric, pairs, maxlag=maxlag, criterion=criterion, alpha=alpha, n_tests=n_tests)
+    return CorrelationReport(
+        pairs=results,
+        alpha=alpha,
+        n_tests=n_tests,
+        maxlag=maxlag,
+        criterion=criterion,
+        params={"target": target, "columns": names},
+    )
+
+
+def _pairs(
+    numeric: pd.DataFrame,
+    pairs: list[tuple[str, str]],
+    *,
+    maxlag: int,
+    criterion: Criterion,
+    alpha: float,
+    n_tests: int,
+) -> tuple[PairCorrelation, ...]:
+    return tuple(
         correlate_pair(
             numeric[a].to_numpy(),
             numeric[b].to_numpy(),
@@ -337,12 +398,4 @@ def correlate(
             names=(a, b),
         )
         for a, b in pairs
-    )
-    return CorrelationReport(
-        pairs=results,
-        alpha=alpha,
-        n_tests=n_tests,
-        maxlag=maxlag,
-        criterion=criterion,
-        params={"target": target, "columns": names},
     )

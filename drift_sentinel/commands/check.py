@@ -50,7 +50,7 @@ def _load_config_file(path: str) -> dict[str, Any]:
         text = Path(path).read_text()
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
     try:
         data = yaml.safe_load(text) if text.strip() else {}

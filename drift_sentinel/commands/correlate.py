@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
+
+from drift_sentinel.commands.options import fraction, frequency, integer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--series", "-s", action="append", default=[], help="FILE:COLUMN (repeatable)")
     parser.add_argument("--target", help="correlate every other series with this one only")
     parser.add_argument("--time-column", help="align series on this timestamp column")
-    parser.add_argument("--freq", help="resample to this frequency (mean) when aligning on time, e.g. 5min")
-    parser.add_argument("--maxlag", type=int, default=6)
-    parser.add_argument("--criterion", default="bic", help="information criterion for the lag: bic or aic")
-    parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument(
+        "--freq", type=frequency, help="resample to this frequency (mean) when aligning on time, e.g. 5min"
+    )
+    parser.add_argument(
+        "--maxlag",
+        type=integer("--maxlag", minimum=1, maximum=100),
+        default=6,
+        help="largest lag tested (1-100)",
+    )
+    parser.add_argument(
+        "--criterion", choices=("bic", "aic"), default="bic", help="information criterion for the lag"
+    )
+    parser.add_argument(
+        "--alpha", type=fraction("--alpha"), default=0.05, help="significance level in (0, 1), default 0.05"
+    )
     parser.set_defaults(func=run)
 
 
@@ -67,7 +81,19 @@ def load_series(
         if time_column:
             if time_column not in frame.columns:
                 raise DataError(f"{file}: no time column {time_column!r}")
-            values = pd.Series(values.to_numpy(), index=pd.to_datetime(frame[time_column], utc=True))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "could not infer format": unparseable values are reported
+                times = pd.to_datetime(frame[time_column], utc=True, errors="coerce")
+            bad = int(times.isna().sum() - frame[time_column].isna().sum())
+            if bad:
+                sample = frame[time_column][times.isna() & frame[time_column].notna()].iloc[0]
+                raise DataError(
+                    f"{file}: time column {time_column!r}: {bad} value(s) are not timestamps (e.g. {sample!r})"
+                )
+            if freq and times.isna().all():
+                raise DataError(f"{file}: time column {time_column!r} holds no timestamps")
+            values = pd.Series(values.to_numpy(), index=times)
+            values = values[values.index.notna()]
             values = pd.to_numeric(values, errors="coerce")
             values = values.resample(freq).mean() if freq else values.groupby(level=0).mean()
         name = column if column not in parts else f"{file}:{column}"

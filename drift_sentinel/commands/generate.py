@@ -6,6 +6,7 @@ import argparse
 import json
 from datetime import UTC, datetime
 
+from drift_sentinel.commands.options import integer, model_id
 from drift_sentinel.errors import ConfigError
 
 
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write hourly prediction logs for the demo fraud model (deterministic for --seed).",
     )
     parser.add_argument("--out", default="data", help="output folder (files go to OUT/MODEL_ID/)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=integer("--seed", minimum=0), default=42, help="an integer >= 0")
     drift = parser.add_mutually_exclusive_group()
     drift.add_argument(
         "--inject-drift",
@@ -40,9 +41,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "latency_incident, concept_drift, gradual",
     )
     parser.add_argument("--start", type=_iso_datetime, help="first day, ISO (default: the scenario's)")
-    parser.add_argument("--days", type=int, help="number of days (default: the scenario's)")
-    parser.add_argument("--rows-per-hour", type=int, default=300)
-    parser.add_argument("--model-id", default="fraud-detector-v1")
+    parser.add_argument(
+        "--days",
+        type=integer("--days", minimum=1, maximum=3660),
+        help="number of days (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--rows-per-hour", type=integer("--rows-per-hour", minimum=1, maximum=1_000_000), default=300
+    )
+    parser.add_argument(
+        "--model-id",
+        type=model_id,
+        default="fraud-detector-v1",
+        help="folder name under --out (sentinel.yaml's id rule)",
+    )
     parser.set_defaults(func=run)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from drift_sentinel.detection.config import ALGORITHMS, DetectionConfig
+from drift_sentinel.detection.config import DetectionConfig
 
 if TYPE_CHECKING:
     from drift_sentinel.detection.batch import ChiSquareDetector, KSDetector, PSIDetector, WassersteinDetector
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from drift_sentinel.detection.registry import (
         DetectorInfo,
         available_detectors,
+        builtin_detectors,
+        catalog_table,
         create_detector,
         get_detector,
         register_detector,
@@ -53,6 +55,8 @@ _LAZY: dict[str, str] = {
     "profile_reference": "profile",
     "DetectorInfo": "registry",
     "available_detectors": "registry",
+    "builtin_detectors": "registry",
+    "catalog_table": "registry",
     "create_detector": "registry",
     "get_detector": "registry",
     "register_detector": "registry",
@@ -94,6 +98,8 @@ __all__ = [
     "WassersteinDetector",
     "available_detectors",
     "benjamini_hochberg",
+    "builtin_detectors",
+    "catalog_table",
     "chi_square",
     "cramers_v",
     "create_detector",
@@ -110,6 +116,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "ALGORITHMS":  # the built-in detector names, asked of the catalog (not cached: plug-ins)
+        from drift_sentinel.detection.registry import builtin_detectors
+
+        return builtin_detectors()
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'drift_sentinel.detection' has no attribute {name!r}")
@@ -119,4 +129,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"ALGORITHMS"})

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-from numpy.typing import ArrayLike
-
+from drift_sentinel.detection.registry import DetectorInfo, register_detector
 from drift_sentinel.detection.results import TestResult
 
-__all__ = ["ALIBI_DETECTORS", "AlibiDetector", "register_alibi_detectors"]
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+__all__ = ["ALIBI_DETECTORS", "AlibiDetector", "alibi_detector_infos", "register_alibi_detectors"]
 
 # registry name -> (alibi_detect.cd class, feature kinds)
 ALIBI_DETECTORS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -54,6 +55,9 @@ class AlibiDetector:
 
     @staticmethod
     def _matrix(values: ArrayLike, categorical: bool) -> np.ndarray:
+        import numpy as np
+        import pandas as pd
+
         s = pd.Series(values, copy=False).dropna()
         if categorical:
             return s.astype(str).to_numpy(dtype=object).reshape(-1, 1)
@@ -61,6 +65,8 @@ class AlibiDetector:
         return arr[np.isfinite(arr)].reshape(-1, 1)
 
     def fit(self, reference: ArrayLike) -> AlibiDetector:
+        import numpy as np
+
         self._categorical = self.detector == "ChiSquareDrift"
         x_ref = self._matrix(reference, self._categorical)
         if self._categorical:
@@ -76,6 +82,8 @@ class AlibiDetector:
         return self
 
     def test(self, current: ArrayLike) -> TestResult:
+        import numpy as np
+
         if self._impl is None:
             raise ValueError(f"{self.name}: call fit(reference) before test(current)")
         x = self._matrix(current, self._categorical)
@@ -101,28 +109,33 @@ class AlibiDetector:
         )
 
 
+def alibi_detector_infos() -> list[DetectorInfo]:
+    """The catalog entries of the alibi-detect detectors (registered only when alibi-detect imports)."""
+    from functools import partial
+
+    return [
+        DetectorInfo(
+            name,
+            "batch",
+            kinds,
+            partial(AlibiDetector, detector=cls),
+            f"alibi-detect {cls}",
+            {"alpha": 1.5},
+            effect="",  # alibi's distance is not scale-free: its p-value decides
+            applies_to=" / ".join(kinds),
+            reference="alibi-detect, only when installed",
+        )
+        for name, (cls, kinds) in ALIBI_DETECTORS.items()
+    ]
+
+
 def register_alibi_detectors() -> bool:
     """Register the alibi-detect detectors if ``alibi_detect`` imports; ``False`` (and nothing registered)
-    when it is not installed or fails to import."""
+    when it is not installed or fails to import. A catalog provider, loaded like any plug-in."""
     try:
         importlib.import_module("alibi_detect")
     except Exception:  # ImportError, or a broken install (numpy ABI mismatch)
         return False
-    from functools import partial
-
-    from drift_sentinel.detection.registry import DetectorInfo, register_detector
-
-    for name, (cls, kinds) in ALIBI_DETECTORS.items():
-        register_detector(
-            DetectorInfo(
-                name,
-                "batch",
-                kinds,
-                partial(AlibiDetector, detector=cls),
-                f"alibi-detect {cls}",
-                {"alpha": 1.5},
-                builtin=False,
-            ),
-            replace=True,
-        )
+    for info in alibi_detector_infos():
+        register_detector(info, replace=True)
     return True

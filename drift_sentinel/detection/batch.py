@@ -1,7 +1,10 @@
 """Batch detectors in the ``fit(reference)`` / ``test(current) -> TestResult`` shape (NannyML, alibi-detect).
 
 Each wraps one two-sample test from :mod:`drift_sentinel.detection.univariate`, sorting or counting the
-reference once in ``fit`` so repeated ``test`` calls are cheap. A detector votes drift when the p-value is
+reference once in ``fit`` so repeated ``test`` calls are cheap. ``test_sample`` is the same test on a
+prepared :mod:`~drift_sentinel.detection.samples` sample (a cached reference profile and the current
+window already sorted or counted): :func:`~drift_sentinel.detect_drift` uses it when a detector has one,
+and ``fit``/``test`` otherwise. A detector votes drift when the p-value is
 at most ``alpha`` **and** the effect size reaches ``threshold`` (see
 :mod:`drift_sentinel.detection.sensitivity`); inside :func:`~drift_sentinel.detect_drift` the p-values are
 additionally adjusted across features (Benjamini–Hochberg).
@@ -15,7 +18,7 @@ additionally adjusted across features (Benjamini–Hochberg).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,14 +26,16 @@ from numpy.typing import ArrayLike
 
 from drift_sentinel.detection.results import TestResult
 from drift_sentinel.detection.univariate import (
-    KS_EXACT_MAX_N,
     chi_square_from_counts,
+    cramers_v,
     finite_values,
-    ks_pvalue,
+    ks_sorted,
     psi_from_counts,
     psi_pvalue,
-    sorted_ks_wasserstein,
 )
+
+if TYPE_CHECKING:
+    from drift_sentinel.detection.samples import CategoricalSample, NumericSample
 
 __all__ = ["BatchDetector", "ChiSquareDetector", "KSDetector", "PSIDetector", "WassersteinDetector"]
 
@@ -93,17 +98,8 @@ class _SortedReference(BatchDetector):
     def _compare(self, current: ArrayLike) -> tuple[np.ndarray, float, float, float]:
         self._require_fit()
         cur = np.sort(finite_values(current))
-        if self._ref.size == 0 or cur.size == 0:
-            return cur, math.nan, math.nan, math.nan
-        d, w = sorted_ks_wasserstein(self._ref, cur)
-        if max(self._ref.size, cur.size) <= KS_EXACT_MAX_N:
-            from scipy import stats
-
-            res = stats.ks_2samp(self._ref, cur)
-            d, p = float(res.statistic), float(res.pvalue)
-        else:
-            p = ks_pvalue(d, self._ref.size, cur.size)
-        return cur, float(d), p, float(w)
+        d, p, w = ks_sorted(self._ref, cur)
+        return cur, d, p, w
 
 
 class KSDetector(_SortedReference):
@@ -118,6 +114,10 @@ class KSDetector(_SortedReference):
         cur, d, p, _ = self._compare(current)
         return self._result(d, p, d, self._ref.size, cur.size)
 
+    def test_sample(self, sample: NumericSample) -> TestResult:
+        d, p, _ = sample.ks
+        return self._result(d, p, d, sample.n_reference, sample.n_current)
+
 
 class WassersteinDetector(_SortedReference):
     """1-Wasserstein distance; effect = distance / reference std; significance from KS on the same samples."""
@@ -129,9 +129,24 @@ class WassersteinDetector(_SortedReference):
 
     def test(self, current: ArrayLike) -> TestResult:
         cur, _, p, w = self._compare(current)
-        scale = self._std if self._std > 0 else (float(cur.std(ddof=1)) if cur.size > 1 else 0.0)
-        effect = w / scale if scale > 0 else (0.0 if w == 0 else math.inf)
-        return self._result(w, p, effect, self._ref.size, cur.size, "significance from the KS test")
+        return self._result(w, p, _scaled(w, self._std, cur), self._ref.size, cur.size, _W_DETAIL)
+
+    def test_sample(self, sample: NumericSample) -> TestResult:
+        _, p, w = sample.ks
+        effect = _scaled(w, sample.profile.std, sample.current)
+        return self._result(w, p, effect, sample.n_reference, sample.n_current, _W_DETAIL)
+
+
+_W_DETAIL = "significance from the KS test on the same samples"
+
+
+def _scaled(distance: float, reference_std: float, current_sorted: np.ndarray) -> float:
+    """Wasserstein distance in reference standard deviations (the current one's when the reference is
+    constant; 0 or ∞ when both are)."""
+    scale = reference_std
+    if not scale > 0:
+        scale = float(current_sorted.std(ddof=1)) if current_sorted.size > 1 else 0.0
+    return distance / scale if scale > 0 else (0.0 if distance == 0 else math.inf)
 
 
 class PSIDetector(BatchDetector):
@@ -195,6 +210,13 @@ class PSIDetector(BatchDetector):
         value = psi_from_counts(rc, cur, self.epsilon)
         return self._result(value, psi_pvalue(value, n_ref, n_cur, n_bins), value, n_ref, n_cur)
 
+    def test_sample(self, sample: NumericSample | CategoricalSample) -> TestResult:
+        """PSI over the profile's quantile bins (numeric) or the union of categories (categorical)."""
+        ref_counts, cur_counts = sample.binned
+        value = psi_from_counts(ref_counts, cur_counts, self.epsilon)
+        p = psi_pvalue(value, sample.n_reference, sample.n_current, ref_counts.size)
+        return self._result(value, p, value, sample.n_reference, sample.n_current)
+
 
 class ChiSquareDetector(BatchDetector):
     """Chi-square test of homogeneity on category counts (see :func:`~drift_sentinel.detection.chi_square`);
@@ -219,3 +241,16 @@ class ChiSquareDetector(BatchDetector):
             self._ref_counts.reindex(cats, fill_value=0).to_numpy(), cc.reindex(cats, fill_value=0).to_numpy()
         )
         return self._result(res.statistic, res.p_value, res.effect_size, res.n_reference, res.n_current)
+
+    def test_sample(self, sample: CategoricalSample) -> TestResult:
+        """Chi-square on the 2×K table over the union of categories (no test with a single category)."""
+        rc, cc = sample.binned
+        if rc.size < 2:
+            stat, p = 0.0, 1.0
+        else:
+            from scipy import stats
+
+            res = stats.chi2_contingency(np.vstack([rc, cc]))
+            stat, p = float(res.statistic), float(res.pvalue)
+        v = cramers_v(stat, sample.n_reference + sample.n_current, rc.size)
+        return self._result(stat, p, v, sample.n_reference, sample.n_current)

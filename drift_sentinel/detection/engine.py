@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.detection.profile import (
@@ -50,30 +50,38 @@ from drift_sentinel.detection.profile import (
     profile_column,
     sorted_finite,
 )
-from drift_sentinel.detection.registry import get_detector
+from drift_sentinel.detection.registry import DetectorInfo, detector_names, find_detector, get_detector
 from drift_sentinel.detection.results import AffectedFeature, DriftReport, FeatureDrift, TestResult
+from drift_sentinel.detection.samples import CategoricalSample, NumericSample
 from drift_sentinel.detection.sensitivity import Thresholds, thresholds_for
-from drift_sentinel.detection.streaming import ADWIN, DDM, PageHinkley
-from drift_sentinel.detection.univariate import (
-    KS_EXACT_MAX_N,
-    cramers_v,
-    ks_pvalue,
-    psi_from_counts,
-    psi_pvalue,
-    sorted_ks_wasserstein,
-)
 from drift_sentinel.errors import DataError
 from drift_sentinel.verdict import Verdict
 
 __all__ = ["benjamini_hochberg", "detect_drift"]
 
-NUMERIC_DETECTORS = ("ks", "psi", "wasserstein", "adwin", "page_hinkley")
-CATEGORICAL_DETECTORS = ("chi_square", "psi")
 PARALLEL_MIN_CELLS = 200_000  # below this many values, threads cost more than they save
-STREAMING = {"adwin": ADWIN, "page_hinkley": PageHinkley}
-BUILTIN = frozenset(
-    ("ks", "psi", "wasserstein", "chi_square", "adwin", "page_hinkley", "ddm", "domain_classifier")
-)
+
+
+def _is_streaming(name: str) -> bool:
+    info = find_detector(name)
+    return info is not None and info.shape == "streaming"
+
+
+def _defined_in(cls: type, attr: str) -> type | None:
+    return next((c for c in cls.__mro__ if attr in c.__dict__), None)
+
+
+def _run_batch(
+    info: DetectorInfo, sample: NumericSample | CategoricalSample, column: pd.Series
+) -> TestResult:
+    """One batch detector on one feature: its ``test_sample`` on the prepared sample when it has one (and
+    it is not shadowed by a subclass's own ``test``), else ``fit(reference values)`` / ``test(column)``."""
+    detector = info.create()
+    cls = type(detector)
+    fast, plain = _defined_in(cls, "test_sample"), _defined_in(cls, "test")
+    if fast is not None and (plain is None or issubclass(fast, plain)):
+        return detector.test_sample(sample)
+    return detector.fit(sample.reference_values()).test(column)
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> np.ndarray:
@@ -115,6 +123,7 @@ class _Pending:
     drift_start: datetime | None = None
     stream_start: datetime | None = None
     is_signal: bool = False
+    final: set[str] = field(default_factory=set)  # results already decided (not BH-gated again)
 
 
 def _effect_threshold(config: DetectionConfig, th: Thresholds, feature: str, detector: str) -> float:
@@ -200,10 +209,19 @@ class _Engine:
         self.profile = profile
         self.th = thresholds_for(config.sensitivity)
         self.algorithms = list(dict.fromkeys(config.algorithms))
+        infos = {name: get_detector(name) for name in self.algorithms}
+        rank = {name: i for i, name in enumerate(detector_names())}
+        # a feature's results: built-in batch tests first, those made for one kind before general ones
+        self.batch = sorted(
+            (i for i in infos.values() if i.shape == "batch"),
+            key=lambda i: (not i.builtin, len(i.kinds), rank.get(i.name, len(rank))),
+        )
+        self.streams = [n for n, i in infos.items() if i.shape == "streaming" and "numeric" in i.kinds]
+        self.error_streams = [n for n, i in infos.items() if i.shape == "streaming" and "error" in i.kinds]
+        self.multivariate = [i for i in infos.values() if i.shape == "multivariate"]
         self.time_column = time_column
         self.prediction_column = prediction_column
         self.label_column = label_column
-        self.extra_gated: set[str] = set()
         self.order: np.ndarray | None = None
         self.times: np.ndarray | None = None
         if time_column is not None and time_column in current.columns and len(current):
@@ -292,59 +310,18 @@ class _Engine:
             if pend.null_drifted:
                 pend.verdict = None  # the missing-value change itself is the finding
             return pend
-        ref_sorted = prof.sorted_values
-        n1, n2 = ref_sorted.size, cur_sorted.size
-        d, w = sorted_ks_wasserstein(ref_sorted, cur_sorted)
-        if max(n1, n2) <= KS_EXACT_MAX_N:
-            res = stats.ks_2samp(ref_sorted, cur_sorted)
-            d, p_ks = float(res.statistic), float(res.pvalue)
-        else:
-            p_ks = ks_pvalue(d, n1, n2)
-        pend.magnitude = float(d)
-        scale = prof.std if prof.std > 0 else float(np.std(cur_sorted, ddof=1))
-        w_eff = w / scale if scale > 0 else 0.0 if w == 0 else math.inf
+        sample = NumericSample(prof, cur_sorted)
+        pend.magnitude = float(sample.ks[0])
         if prof.std == 0:
             pend.status = "constant in the reference window"
         elif cur_sorted[0] == cur_sorted[-1]:
             pend.status = "constant in the current window"
-        algos = self.algorithms
-        if "ks" in algos:
-            pend.results["ks"] = TestResult("ks", float(d), p_ks, 0.0, False, n1, n2, effect_size=float(d))
-        if "wasserstein" in algos:
-            pend.results["wasserstein"] = TestResult(
-                "wasserstein",
-                float(w),
-                p_ks,
-                0.0,
-                False,
-                n1,
-                n2,
-                effect_size=float(w_eff),
-                detail="significance from the KS test on the same samples",
-            )
-        if "psi" in algos:
-            edges = prof.psi_edges
-            cur_counts = np.diff(np.searchsorted(cur_sorted, edges, side="left"), prepend=0, append=n2)
-            value = psi_from_counts(prof.psi_counts, cur_counts)
-            p_psi = psi_pvalue(value, n1, n2, edges.size + 1)
-            pend.results["psi"] = TestResult("psi", value, p_psi, 0.0, False, n1, n2, effect_size=value)
-        self._extras(pend, "numeric", ref_sorted, col)
-        stream_algos = [a for a in algos if a in STREAMING]
-        if stream_algos:
-            self._streams(pend, col, prof.mean, prof.std if prof.std > 0 else 1.0, stream_algos)
+        for info in self.batch:
+            if "numeric" in info.kinds:
+                pend.results[info.name] = _run_batch(info, sample, col)
+        if self.streams:
+            self._streams(pend, col, prof.mean, prof.std if prof.std > 0 else 1.0, self.streams)
         return pend
-
-    def _extras(self, pend: _Pending, kind: str, reference_values: np.ndarray, col: pd.Series) -> None:
-        """Registered batch detectors beyond the built-in ones (e.g. alibi-detect's)."""
-        for algo in self.algorithms:
-            if algo in BUILTIN:
-                continue
-            info = get_detector(algo)
-            if info.shape != "batch" or kind not in info.kinds:
-                continue
-            result = info.factory().fit(reference_values).test(col)
-            pend.results[algo] = result
-            self.extra_gated.add(algo)
 
     def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
         arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -365,7 +342,7 @@ class _Engine:
         split, change, p_change = _cusum_change(z, max(self.config.min_samples, 2))
         shift = abs(change)
         for algo in algos:
-            idx, starts = STREAMING[algo]().detect_changes(z)
+            idx, starts = get_detector(algo).create().detect_changes(z)
             fired = bool(idx) and split is not None
             threshold = _effect_threshold(self.config, self.th, pend.name, algo)
             pend.results[algo] = TestResult(
@@ -419,34 +396,10 @@ class _Engine:
         pend.magnitude = float(0.5 * np.abs(rc / n_ref - cc / n_cur).sum())  # total variation distance
         if len(cats) == 1:
             pend.status = "a single category in both windows"
-        if "chi_square" in self.algorithms:
-            if len(cats) < 2:
-                stat, p = 0.0, 1.0
-            else:
-                res = stats.chi2_contingency(np.vstack([rc, cc]))
-                stat, p = float(res.statistic), float(res.pvalue)
-            pend.results["chi_square"] = TestResult(
-                "chi_square",
-                stat,
-                p,
-                0.0,
-                False,
-                n_ref,
-                n_cur,
-                effect_size=cramers_v(stat, n_ref + n_cur, len(cats)),
-            )
-        if "psi" in self.algorithms:
-            value = psi_from_counts(rc, cc)
-            pend.results["psi"] = TestResult(
-                "psi",
-                value,
-                psi_pvalue(value, n_ref, n_cur, len(cats)),
-                0.0,
-                False,
-                n_ref,
-                n_cur,
-                effect_size=value,
-            )
+        sample = CategoricalSample(prof, tuple(cats), rc, cc)
+        for info in self.batch:
+            if "categorical" in info.kinds:
+                pend.results[info.name] = _run_batch(info, sample, col)
         return pend
 
     # ------------------------------------------------------------ model signals
@@ -457,7 +410,7 @@ class _Engine:
         if col not in self.reference.columns and (self.profile is None or col not in self.profile.features):
             values, times = self._ordered(self.current[col])
             pend = _Pending("prediction", "prediction", n_current=int(values.size), is_signal=True)
-            algos = [a for a in self.algorithms if a in STREAMING]
+            algos = self.streams
             if values.size >= self.config.min_samples and algos:
                 std = float(values.std(ddof=1)) if values.size > 1 else 1.0
                 self._streams(pend, self.current[col], float(values.mean()), std if std > 0 else 1.0, algos)
@@ -513,15 +466,15 @@ class _Engine:
                 detail=f"error rate {k1 / ref_err.size:.4f} → {k2 / cur_err.size:.4f}",
             )
             pend.magnitude = abs(float(diff))
-        if "ddm" in self.algorithms:
-            idx, starts = DDM().detect_changes(cur_err)
+        for algo in self.error_streams:
+            idx, starts = get_detector(algo).create().detect_changes(cur_err)
             split, change, p_change = _cusum_change(cur_err, max(self.config.min_samples, 2))
             fired = bool(idx) and split is not None
             threshold = _effect_threshold(self.config, self.th, "error", "error_rate")
             alpha = _alpha(self.config, self.th, "error")
             drifted = fired and change >= threshold and p_change <= alpha
-            pend.results["ddm"] = TestResult(
-                "ddm",
+            pend.results[algo] = TestResult(
+                algo,
                 float(len(idx)),
                 p_change if fired else math.nan,
                 threshold,
@@ -534,6 +487,7 @@ class _Engine:
                 "at the CUSUM change point; p = CUSUM (Kolmogorov) test",
                 change_points=tuple(int(s) for s in starts),
             )
+            pend.final.add(algo)  # decided here: CUSUM significance and the error-rate threshold
             if drifted and split is not None and self.times is not None:
                 labelled = self._labelled_times()
                 if labelled is not None and split < labelled.size:
@@ -553,13 +507,18 @@ class _Engine:
         return self.times[keep]
 
 
-def _finalize(
-    pendings: list[_Pending], config: DetectionConfig, th: Thresholds, extra: Sequence[str] = ()
-) -> list[FeatureDrift]:
-    """BH across features per detector, effect gates, votes and quorum."""
-    gated = ("ks", "wasserstein", "psi", "chi_square", "error_rate", "adwin", "page_hinkley", *extra)
+def _finalize(pendings: list[_Pending], config: DetectionConfig, th: Thresholds) -> list[FeatureDrift]:
+    """BH across features per detector, effect gates, votes and quorum.
+
+    Every result not already decided (``_Pending.final``) is gated: its detector's p-values adjusted across
+    features, then ``p_adjusted <= alpha`` and ``effect >= threshold``. A registered detector that reports no
+    effect size (``DetectorInfo.effect`` empty) is decided by significance alone.
+    """
+    gated = list(dict.fromkeys(k for p in pendings for k in p.results if k not in p.final))
     for algo in gated:
-        rows = [(p, p.results[algo]) for p in pendings if algo in p.results]
+        info = find_detector(algo)
+        no_effect = info is not None and not info.effect
+        rows = [(p, p.results[algo]) for p in pendings if algo in p.results and algo not in p.final]
         if not rows:
             continue
         adjusted = benjamini_hochberg([r.p_value for _, r in rows])
@@ -567,8 +526,8 @@ def _finalize(
             alpha = _alpha(config, th, pend.name)
             threshold = _effect_threshold(config, th, pend.name, algo)
             effect = abs(res.effect_size) if algo == "error_rate" else res.effect_size
-            if math.isnan(effect) and algo in extra:
-                effect = math.inf  # a foreign detector without an effect size: significance decides
+            if math.isnan(effect) and no_effect:
+                effect = math.inf  # a detector without an effect size: significance decides
             drifted = bool(q <= alpha and effect >= threshold)
             if algo == "error_rate":
                 drifted = drifted and res.effect_size > 0  # only a worse error rate is drift
@@ -608,7 +567,7 @@ def _finalize(
                     drift_type = "prediction"
                 elif pend.kind == "error":
                     drift_type = "error_rate"
-                elif set(yes) <= set(STREAMING):
+                elif all(_is_streaming(k) for k in yes):
                     drift_type = "change_in_window"
                 else:
                     drift_type = "distribution"
@@ -619,7 +578,7 @@ def _finalize(
                 p_value = pend.null_p
             if pend.null_drifted:
                 magnitude = max(magnitude, abs(pend.null_cur - pend.null_ref))
-        if pend.stream_start is not None and any(votes.get(a) for a in STREAMING):
+        if pend.stream_start is not None and any(v and _is_streaming(a) for a, v in votes.items()):
             pend.drift_start = (
                 pend.stream_start if pend.drift_start is None else min(pend.drift_start, pend.stream_start)
             )
@@ -715,26 +674,21 @@ def detect_drift(
     else:
         pendings = [one(item) for item in kinds.items()]
     signal_pend = [p for p in (engine.prediction_signal(), engine.error_signal()) if p is not None]
-    finished = _finalize(pendings + signal_pend, cfg, th, sorted(engine.extra_gated))
+    finished = _finalize(pendings + signal_pend, cfg, th)
     features = {f.name: f for f in finished[: len(pendings)]}
     signals = {f.name: f for f in finished[len(pendings) :]}
 
     multivariate = None
-    if "domain_classifier" in cfg.algorithms:
-        from drift_sentinel.detection.multivariate import domain_classifier_test
-
+    for info in engine.multivariate[:1]:  # the report has one multivariate result
         names = [n for n, k in kinds.items() if k is not None and n in current.columns]
-        multivariate = domain_classifier_test(
-            reference if profile is None or profile.sample is None else profile.sample,
-            current,
-            {
-                n: kinds[n]
-                for n in names
-                if (profile is None or profile.sample is None or n in profile.sample.columns)
-            },
+        sampled = profile is not None and profile.sample is not None
+        detector = info.create(
             alpha=th.alpha,
-            threshold=_effect_threshold(cfg, th, "*", "domain_classifier"),
+            threshold=_effect_threshold(cfg, th, "*", info.name),
             min_samples=cfg.min_samples,
+        )
+        multivariate = detector.fit(profile.sample if sampled else reference).test(
+            current, {n: kinds[n] for n in names if not sampled or n in profile.sample.columns}
         )
 
     everything = list(features.values()) + list(signals.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from drift_sentinel.errors import DataError
+from drift_sentinel.errors import DataError, SentinelError
 
 __all__ = ["read_window_file"]
 
@@ -28,8 +28,8 @@ def read_window_file(uri: str, *, role: str) -> pd.DataFrame:
 
     try:
         frame = read_table(uri)
-    except DataError as exc:
-        raise DataError(f"{role} window {exc}") from None
+    except SentinelError as exc:  # keep the kind: bad data (3) or an unreachable object store (6)
+        raise type(exc)(f"{role} window {exc}") from None
     except Exception as exc:  # foreign errors (pyarrow, botocore) wrapped at the boundary
         raise DataError(f"{role} window {uri}: cannot read: {type(exc).__name__}: {exc}") from None
     if len(frame) == 0:

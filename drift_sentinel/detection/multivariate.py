@@ -108,8 +108,8 @@ class DomainClassifier:
     ) -> None:
         if not 0 < alpha < 1:
             raise ValueError(f"domain_classifier alpha must be in (0, 1), got {alpha}")
-        if not 0 <= threshold < 0.5:
-            raise ValueError(f"domain_classifier threshold is AUC − 0.5, in [0, 0.5), got {threshold}")
+        if not 0 <= threshold <= 0.5:
+            raise ValueError(f"domain_classifier threshold is AUC − 0.5, in [0, 0.5], got {threshold}")
         if max_rows < 10 or n_folds < 2 or min_samples < 1:
             raise ValueError("domain_classifier needs max_rows ≥ 10, n_folds ≥ 2, min_samples ≥ 1")
         self.alpha, self.threshold, self.max_rows = alpha, threshold, max_rows

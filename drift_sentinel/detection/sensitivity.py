@@ -19,6 +19,9 @@ streaming mean shift (std)    0.50    0.25    0.10
 domain-classifier AUC − 0.5   0.10    0.05    0.025
 ============================  ======  ======  ======
 
+The effect thresholds are declared with each detector in the catalog
+(:mod:`drift_sentinel.detection.builtins`); significance and the null-rate change are declared here.
+
 >>> thresholds_for("medium").effect["ks"]
 0.05
 """
@@ -46,40 +49,29 @@ class Thresholds:
         object.__setattr__(self, "effect", FrozenMap(self.effect))
 
 
-def _t(
-    alpha: float, ks: float, w: float, psi: float, v: float, null: float, stream: float, auc: float
-) -> Thresholds:
-    return Thresholds(
-        alpha=alpha,
-        effect={
-            "ks": ks,
-            "wasserstein": w,
-            "psi": psi,
-            "chi_square": v,
-            "adwin": stream,
-            "page_hinkley": stream,
-            "ddm": 0.0,
-            "error_rate": null,
-            "domain_classifier": auc,
-        },
-        null_rate=null,
-    )
+_SIGNIFICANCE = {"low": 0.01, "medium": 0.05, "high": 0.10}
+_NULL_RATE = {"low": 0.10, "medium": 0.05, "high": 0.02}  # also the error-rate increase of the error signal
 
 
-SENSITIVITY_THRESHOLDS: dict[str, Thresholds] = {
-    "low": _t(0.01, 0.10, 0.20, 0.20, 0.20, 0.10, 0.50, 0.10),
-    "medium": _t(0.05, 0.05, 0.10, 0.10, 0.10, 0.05, 0.25, 0.05),
-    "high": _t(0.10, 0.025, 0.05, 0.05, 0.05, 0.02, 0.10, 0.025),
-}
+def _build(sensitivity: str) -> Thresholds:
+    """The thresholds of one sensitivity: ``alpha`` and the null rate here, each detector's effect
+    threshold from its catalog entry (:attr:`DetectorInfo.defaults`, 0 when it declares none)."""
+    from drift_sentinel.detection.registry import detector_names, get_detector
+
+    effect = {name: float(get_detector(name).defaults.get(sensitivity, 0.0)) for name in detector_names()}
+    effect["error_rate"] = _NULL_RATE[sensitivity]
+    return Thresholds(alpha=_SIGNIFICANCE[sensitivity], effect=effect, null_rate=_NULL_RATE[sensitivity])
+
+
+SENSITIVITY_THRESHOLDS: dict[str, Thresholds] = {s: _build(s) for s in _SIGNIFICANCE}
+"""The thresholds of every sensitivity for the detectors registered at import (``thresholds_for`` also
+covers detectors registered later)."""
 
 
 def thresholds_for(sensitivity: Literal["low", "medium", "high"] | str) -> Thresholds:
     """The thresholds of a sensitivity name (``low``, ``medium``, ``high``)."""
     from drift_sentinel.errors import UnknownNameError
 
-    try:
-        return SENSITIVITY_THRESHOLDS[sensitivity]
-    except KeyError:
-        raise UnknownNameError(
-            f"unknown sensitivity {sensitivity!r}; accepted: {', '.join(SENSITIVITY_THRESHOLDS)}"
-        ) from None
+    if sensitivity not in _SIGNIFICANCE:
+        raise UnknownNameError(f"unknown sensitivity {sensitivity!r}; accepted: {', '.join(_SIGNIFICANCE)}")
+    return _build(sensitivity)
