@@ -62,6 +62,10 @@ class ModelSummary(_Reply):
     drift_detected: bool | None = None
     drift_score: float | None = None
     open_incident: str | None = None
+    champion_version: str | None = Field(
+        default=None,
+        description="the registry's champion version when the baseline last ran (feature_importance)",
+    )
 
 
 class ModelList(_Reply):

@@ -87,6 +87,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 def test_models_and_model_health(world: World) -> None:
     (model,) = world.client("viewer").models.list().models
     assert model.id == MODEL and model.latest_window == world.last_day and model.drift_detected is True
+    assert model.champion_version == "2"  # bootstrap_registry registered two versions, the second is champion
     health = world.client("viewer").monitor.health(MODEL)
     stored = world.drift_metadata(world.last_day)
     assert health.status == "drifting" and health.latest_window == world.last_day

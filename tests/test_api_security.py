@@ -263,6 +263,11 @@ def test_signed_requests_pass_and_a_tampered_body_or_replay_is_refused(world: Wo
     secret = world.creds.secrets["ci-operator"]
     client = world.client(api_key="ci-operator", secret=secret)
     assert [m.id for m in client.models.list().models] == [MODEL]
+    # a signed POST: the body is read for the digest and still reaches the handler
+    result = client.analysis.correlate(
+        {"a": [1.0, 2.0, 3.0, 4.0, 5.0] * 8, "b": [2.0, 1.0, 4.0, 3.0, 5.0] * 8}
+    )
+    assert result.n_tests == 2 and len(result.pairs) == 1
 
     path = "/api/v1/analysis/correlate"
     body = json.dumps({"series": {"a": [1.0, 2.0, 3.0], "b": [1.0, 2.0, 4.0]}}).encode()
@@ -368,4 +373,11 @@ def test_bodies_over_the_limit_are_413_and_errors_carry_no_stack_trace(world: Wo
         timeout=30,
     )
     assert response.status_code == 400 and "missing.parquet" in response.json()["detail"]
+    response = httpx.post(
+        world.url + "/api/v1/monitoring/drift-check",
+        json={"model_id": MODEL, "current_data": "data/\u0000.parquet"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 400 and response.json()["code"] == "bad_source"
     assert "Traceback" not in response.text and 'File "' not in response.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dagster import AssetKey
 from fastapi import APIRouter
 
 from api import history
@@ -15,6 +16,8 @@ router = APIRouter(prefix=API_PREFIX, tags=["models"])
 def summary(service: ServiceDep, spec: ModelSpec) -> ModelSummary:
     windows = history.drift_windows(service.instance, spec)
     latest_window, latest = (list(windows.items())[-1]) if windows else (None, {})
+    importance = history.newest(service.instance, AssetKey([spec.asset_prefix, "feature_importance"]))
+    version = history.plain_metadata(importance).get("model_version") if importance is not None else None
     return ModelSummary(
         id=spec.id,
         description=spec.description,
@@ -27,6 +30,7 @@ def summary(service: ServiceDep, spec: ModelSpec) -> ModelSummary:
         drift_detected=bool(latest["drift_detected"]) if "drift_detected" in latest else None,
         drift_score=float(latest["drift_score"]) if "drift_score" in latest else None,
         open_incident=str(latest.get("incident_id") or "") or None,
+        champion_version=str(version) if version else None,
     )
 
 

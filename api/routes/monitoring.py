@@ -46,8 +46,11 @@ def allowed_source(service: Service, field: str, uri: str) -> str:
         return uri
     if "://" in uri:
         raise ApiError(400, "bad_source", f"{field}: expected a file path or an s3:// URI")
-    path = Path(uri)
-    path = (path if path.is_absolute() else service.config.base_dir / path).resolve()
+    try:
+        path = Path(uri)
+        path = (path if path.is_absolute() else service.config.base_dir / path).resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of symbolic links
+        raise ApiError(400, "bad_source", f"{field}: not a usable file path") from None
     if not any(path.is_relative_to(root) for root in service.settings.data_roots):
         raise ApiError(400, "source_not_allowed", f"{field}: {uri} is outside the folders the API may read")
     return str(path)
