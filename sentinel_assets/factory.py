@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSelection, AssetSpec, Definitions, JobDefinition, define_asset_job
+from dagster import AssetSpec, Definitions, JobDefinition, define_asset_job
 
 from drift_sentinel.config import ModelSpec
 from sensors.remediation import build_remediation_sensor
 from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.drift import build_drift_assets
+from sentinel_assets.keys import asset_key, asset_selection
 from sentinel_assets.partitions import window_partitions
 from sentinel_assets.rca import build_rca_assets
 from sentinel_assets.signals import build_signal_assets
@@ -55,32 +56,29 @@ def build_model_defs(
         *build_rca_assets(spec, partitions),
     ]
     audit_log = AssetSpec(
-        key=AssetKey([prefix, "audit_log"]),
+        key=asset_key(spec, "audit_log"),
         group_name=prefix,
         kinds={"s3"},
         owners=list(spec.owners),
         description=f"Hash-chained audit trail of every gate decision and action on {spec.id} (observations).",
     )
 
-    def keys(names: tuple[str, ...]) -> AssetSelection:
-        return AssetSelection.assets(*[AssetKey([prefix, n]) for n in names])
-
     per_window = WINDOW_ASSETS + (("reference_window", "reference_profile") if reference_partitions else ())
     baseline = tuple(n for n in BASELINE_ASSETS if n not in per_window)
     jobs = [
         define_asset_job(
             detect_job_name(spec),
-            selection=keys(per_window),
+            selection=asset_selection(spec, per_window),
             description=f"Detect and explain drift of {spec.id} for one window (backfill it over many).",
         ),
         define_asset_job(
             baseline_job_name(spec),
-            selection=keys(baseline),
+            selection=asset_selection(spec, baseline),
             description=f"Refresh {spec.id}'s reference, its profile and the champion's feature importance.",
         ),
         define_asset_job(
             patterns_job_name(spec),
-            selection=keys(("recurring_patterns",)),
+            selection=asset_selection(spec, ("recurring_patterns",)),
             description=f"Rebuild {spec.id}'s library of recurring incident signatures from the stored RCA reports.",
         ),
     ]
