@@ -181,6 +181,18 @@ def incidents(windows: Mapping[str, Mapping[str, Any]], model_id: str) -> list[I
     return list(found.values())
 
 
+def incident_windows(instance: DagsterInstance, spec: ModelSpec) -> dict[str, dict[str, Any]]:
+    """:func:`drift_windows` with each window's incident as the RCA recorded it when the drift report has none
+    (a window without data drift can open or continue an incident from its serving signals)."""
+    windows = {window: dict(meta) for window, meta in drift_windows(instance, spec).items()}
+    key = AssetKey([spec.asset_prefix, "rca_report"])
+    for window, record in newest_per_window(instance, key).items():
+        incident = str(plain_metadata(record).get("incident_id") or "")
+        if incident and window in windows and not windows[window].get("incident_id"):
+            windows[window]["incident_id"] = incident
+    return windows
+
+
 def rca_by_incident(instance: DagsterInstance, spec: ModelSpec) -> dict[str, tuple[str, EventLogRecord]]:
     """The newest window's ``rca_report`` record of each incident: incident → (window, record)."""
     key = AssetKey([spec.asset_prefix, "rca_report"])

@@ -19,7 +19,7 @@ from resources.safety_gate import ACTION_TAG, ACTOR_TAG, GATE_TAG, INCIDENT_TAG,
 
 
 def model_incidents(service: Service, spec: ModelSpec) -> list[Incident]:
-    found = history.incidents(history.drift_windows(service.instance, spec), spec.id)
+    found = history.incidents(history.incident_windows(service.instance, spec), spec.id)
     rca = history.rca_by_incident(service.instance, spec) if found else {}
     out = []
     for entry in found:
@@ -49,7 +49,7 @@ def find_incident(service: Service, principal: Principal, incident_id: str) -> M
     for spec in service.specs:
         if not principal.owns(spec.owners):
             continue
-        for window in history.drift_windows(service.instance, spec).values():
+        for window in history.incident_windows(service.instance, spec).values():
             if window.get("incident_id") == incident_id:
                 return spec
     raise ApiError(404, "not_found", f"unknown incident id {incident_id!r}")

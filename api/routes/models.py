@@ -14,7 +14,7 @@ router = APIRouter(prefix=API_PREFIX, tags=["models"])
 
 
 def summary(service: ServiceDep, spec: ModelSpec) -> ModelSummary:
-    windows = history.drift_windows(service.instance, spec)
+    windows = history.incident_windows(service.instance, spec)
     latest_window, latest = (list(windows.items())[-1]) if windows else (None, {})
     importance = history.newest(service.instance, AssetKey([spec.asset_prefix, "feature_importance"]))
     version = history.plain_metadata(importance).get("model_version") if importance is not None else None

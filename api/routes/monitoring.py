@@ -175,7 +175,7 @@ def drift_check(body: DriftCheckRequest, service: ServiceDep, principal: Princip
 @router.get("/models/{model_id}/health", response_model=ModelHealth, summary="A model's drift state")
 def model_health(model_id: str, service: ServiceDep, principal: PrincipalDep) -> ModelHealth:
     spec = owned_model(principal, service.specs, model_id)
-    windows = history.drift_windows(service.instance, spec)
+    windows = history.incident_windows(service.instance, spec)
     runs = history.remediation_runs(service.instance, model_id=spec.id, limit=1)
     last = run_status(service, runs[0]) if runs else None
     if not windows:
