@@ -36,6 +36,10 @@ from resources.safety_gate import (
     NOTIFY_ACTIONS,
 )
 
+REPORTS_PER_TICK = 100
+"""Most rca_report materializations one tick reads after its cursor (a backfill's burst is read over a few
+ticks; each tick's cost stays bounded however long the model's history is)."""
+
 
 def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
     entry = metadata.get(key)
@@ -100,7 +104,7 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
             AssetRecordsFilter(
                 asset_key=rca_key, after_storage_id=int(context.cursor) if context.cursor else None
             ),
-            limit=1000,
+            limit=REPORTS_PER_TICK,
             ascending=True,
         )
         records = result.records
