@@ -35,9 +35,9 @@ from dagster import (
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.logwatch import LogCursor, list_parts, read_part
+from resources import history
 from resources.catalog import ModelCatalogResource
 from sensors.live import PRIORITY_TAG, TICK_BUDGET_SECONDS, TRIGGER_TAG
-from sentinel_assets import history
 
 LATE_DATA_INTERVAL_SECONDS = 30
 

@@ -33,6 +33,7 @@ from drift_sentinel.remediation.actions import severity_of
 from drift_sentinel.remediation_scope import WindowIncident, remediation_scope
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
+from resources import history
 from resources.safety_gate import (
     ACTION_TAG,
     ACTOR_TAG,
@@ -41,7 +42,6 @@ from resources.safety_gate import (
     MODEL_TAG,
     NOTIFY_ACTIONS,
 )
-from sentinel_assets import history
 
 # Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
 REMEDIATION_RUN_PRIORITY = "10"
@@ -52,7 +52,7 @@ ticks; each tick's cost stays bounded however long the model's history is)."""
 
 
 def _value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`sentinel_assets.history` gives)."""
+    """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`resources.history` gives)."""
     entry = metadata.get(key)
     return default if entry is None else getattr(entry, "value", entry)
 

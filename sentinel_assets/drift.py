@@ -32,9 +32,9 @@ from drift_sentinel.detection import (
 from drift_sentinel.incidents import assign_incident
 from drift_sentinel.live import window_state
 from drift_sentinel.verdict import Verdict
+from resources import history
+from resources.keys import asset_ins, asset_key
 from resources.thresholds import ThresholdStoreResource
-from sentinel_assets import history
-from sentinel_assets.keys import asset_ins, asset_key
 from sentinel_assets.metadata import drift_metadata
 from sentinel_assets.partitions import previous_partition_keys
 

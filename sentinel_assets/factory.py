@@ -5,13 +5,13 @@ from __future__ import annotations
 from dagster import AssetSpec, Definitions, JobDefinition, define_asset_job
 
 from drift_sentinel.config import ModelSpec
+from resources.keys import asset_key, asset_selection
 from sensors.late_data import build_late_data_sensor
 from sensors.live import build_live_sensor
 from sensors.remediation import build_remediation_sensor
 from sensors.upstream_checks import build_upstream_check_sensor
 from sentinel_assets.automation import build_automation_sensor, with_window_automation
 from sentinel_assets.drift import build_drift_assets
-from sentinel_assets.keys import asset_key, asset_selection
 from sentinel_assets.partitions import window_partitions
 from sentinel_assets.performance import build_performance_assets
 from sentinel_assets.rca import build_rca_assets

@@ -176,7 +176,7 @@ class EventWatcher:
     def poll(self) -> Iterator[Event]:
         from dagster import AssetKey, RunsFilter
 
-        from sentinel_assets import history
+        from resources import history
 
         for prefix in self.prefixes:
             for name in WATCHED:

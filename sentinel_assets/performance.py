@@ -27,8 +27,8 @@ from dagster import (
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.performance import CBPE, PerformanceReport, calibration_reference, performance_report
 from drift_sentinel.verdict import Verdict
+from resources.keys import asset_ins, asset_key
 from resources.model_registry import ModelRegistryResource
-from sentinel_assets.keys import asset_ins, asset_key
 
 PERFORMANCE_CODE_VERSION = "1"
 CHECK_NAME = "performance_report_meets_minimum"

@@ -19,9 +19,9 @@ from dagster import AssetCheckKey, AssetCheckSeverity, DagsterInstance, TimeWind
 
 from drift_sentinel.analysis import FailedCheck, PipelineChange, PipelineEvidence
 from drift_sentinel.config import ModelSpec
-from sentinel_assets import history
+from resources import history
+from resources.keys import asset_key, check_key
 from sentinel_assets.checks import upstream_check_keys
-from sentinel_assets.keys import asset_key, check_key
 from sentinel_assets.partitions import previous_partition_keys
 
 UPSTREAM = ("current_window", "reference_window", "reference_profile", "feature_importance")

@@ -31,7 +31,7 @@ every report: a line in the root cause's evidence, and the action of a breach th
 (``unknown`` or ``concept_drift``: retrain on enough realized labels, otherwise notify).
 
 The rules are the core's (:mod:`drift_sentinel.incidents`); every read of the instance goes through
-:mod:`sentinel_assets.history`.
+:mod:`resources.history`.
 """
 
 from dataclasses import dataclass, replace
@@ -58,10 +58,10 @@ from drift_sentinel.live import window_state
 from drift_sentinel.performance.incident import PerformanceEvidence, apply_performance, performance_incident
 from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
+from resources import history
 from resources.catalog import ModelCatalogResource
+from resources.keys import asset_ins, asset_key
 from resources.model_registry import ModelRegistryResource
-from sentinel_assets import history
-from sentinel_assets.keys import asset_ins, asset_key
 from sentinel_assets.metadata import rca_metadata
 from sentinel_assets.partitions import previous_partition_keys
 from sentinel_assets.pipeline_evidence import window_pipeline_evidence

@@ -22,7 +22,7 @@ The three window assets are partitioned like the windows:
 :func:`drift_sentinel.analysis.recurring_patterns`. ``rca_report`` reads the same signatures as the
 ``history`` of :func:`drift_sentinel.analysis.analyze_incident` (see :func:`past_signatures`).
 
-Every read of the instance goes through :mod:`sentinel_assets.history`.
+Every read of the instance goes through :mod:`resources.history`.
 """
 
 import math
@@ -53,9 +53,9 @@ from drift_sentinel.analysis.temporal import incident_history
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.windows import read_table
+from resources import history
 from resources.catalog import ModelCatalogResource
-from sentinel_assets import history
-from sentinel_assets.keys import asset_ins, asset_key
+from resources.keys import asset_ins, asset_key
 from sentinel_assets.metadata import anomalies_metadata, events_metadata, patterns_metadata, signals_metadata
 from sentinel_assets.partitions import previous_partition_keys
 

@@ -22,7 +22,7 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.quality import QualityResult, QualitySuite, learn_suite, validate_window
 from drift_sentinel.windows import read_table, read_window, summarize_window
 from resources.catalog import ModelCatalogResource
-from sentinel_assets.keys import asset_key
+from resources.keys import asset_key
 from sentinel_assets.metadata import window_metadata
 
 # Bump when the window logic changes: RCA reads code-version changes as "pipeline, not world" evidence.

@@ -1,4 +1,4 @@
-"""sentinel_assets.history on an ephemeral instance: the one place the Dagster layer reads the event log."""
+"""resources.history on an ephemeral instance: the one place the Dagster layer reads the event log."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from dagster import (
     op,
 )
 
-from sentinel_assets import history
-from sentinel_assets.keys import asset_key, check_key
+from resources import history
+from resources.keys import asset_key, check_key
 
 PREFIX = "fraud_detector_v1"
 

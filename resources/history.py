@@ -5,7 +5,7 @@ back are plain values (:class:`Materialization`, :class:`CheckEvaluation`), neve
 the rules that use them stay in the core and the queries stay in one place. This is also the only module
 allowed a private ``dagster._core`` import; each one says why.
 
-The functions take the instance and an asset key (:mod:`sentinel_assets.keys`):
+The functions take the instance and an asset key (:mod:`resources.keys`):
 
 - :func:`materializations` — the newest materializations of a key (of some partitions), newest first;
 - :func:`latest_by_partition` — the newest materialization of each of some partitions;
