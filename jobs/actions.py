@@ -36,9 +36,10 @@ def newest_windows(
     instance: DagsterInstance, spec: ModelSpec, count: int
 ) -> tuple[datetime, datetime] | None:
     """Start and end of the ``count`` newest windows that have a ``drift_report`` (``None``: none yet)."""
-    from dagster import AssetKey
+    from resources import history
+    from resources.keys import asset_key
 
-    materialized = instance.get_materialized_partitions(AssetKey([spec.asset_prefix, "drift_report"]))
+    materialized = history.materialized_partitions(instance, asset_key(spec, "drift_report"))
     if not materialized:
         return None
     partitions = window_partitions(spec.window)

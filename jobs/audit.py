@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from dagster import AssetKey, AssetObservation, OpExecutionContext
+from dagster import AssetObservation, OpExecutionContext
 
 from drift_sentinel.audit import AuditEvent
 from jobs.plan import RemediationPlan
 from resources.audit_trail import AuditTrailResource
+from resources.keys import asset_key
 from resources.safety_gate import ACTOR_TAG
 
 AUDIT_LOG = "audit_log"
@@ -54,7 +55,7 @@ def record(
     entry = trail.append(event)
     context.log_event(
         AssetObservation(
-            asset_key=AssetKey([asset_prefix, AUDIT_LOG]),
+            asset_key=asset_key(asset_prefix, AUDIT_LOG),
             description=f"{kind}: {action} → {outcome}",
             metadata={
                 "kind": kind,
@@ -108,7 +109,7 @@ def observe_on_audit_log(
     """Observe an audit entry appended outside a run (a sensor, reconciliation) on ``[model, "audit_log"]``."""
     instance.report_runless_asset_event(
         AssetObservation(
-            asset_key=AssetKey([asset_prefix, AUDIT_LOG]),
+            asset_key=asset_key(asset_prefix, AUDIT_LOG),
             description=description or f"{kind}: {action} → {outcome}",
             metadata={
                 "kind": kind,

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance, DagsterRunStatus
 
 from drift_sentinel.audit import AuditEvent
 from drift_sentinel.remediation.undo import UndoRecord, undo_from_dict
 from jobs.audit import observe_on_audit_log
 from jobs.rollback import StepOutcome, rolled_back, run_steps, undo_steps
+from resources import history
 from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG
 
 CHANGE_TAG = "sentinel/change"
@@ -84,17 +85,16 @@ def mark(instance: DagsterInstance, run_id: str, state: str) -> None:
     instance.add_run_tags(run_id, {CHANGE_TAG: state})
 
 
-def open_changes(instance: DagsterInstance, model_id: str | None = None) -> list[Any]:
+def open_changes(instance: DagsterInstance, model_id: str | None = None) -> list[history.Run]:
     """Runs whose change is not verified or whose rollback failed (of ``model_id``, or of every model)."""
     tags: dict[str, Any] = {CHANGE_TAG: list(OPEN)}
     if model_id:
         tags[MODEL_TAG] = model_id
-    return list(instance.get_run_records(RunsFilter(tags=tags), ascending=True))
+    return history.runs_tagged(instance, tags, ascending=True)
 
 
-def orphaned_because(record: Any) -> str | None:
-    """Why nothing will verify the change of this run record any more (``None``: its run may still do it)."""
-    run = record.dagster_run
+def orphaned_because(run: history.Run) -> str | None:
+    """Why nothing will verify the change of this run any more (``None``: its run may still do it)."""
     state = run.tags.get(CHANGE_TAG)
     if state == "rollback_failed":
         return f"the rollback in run {run.run_id} failed; retrying it"
@@ -134,9 +134,8 @@ def reconcile(
     ``resources`` by key: ``catalog``, ``audit_trail`` and the ones the undo steps use.
     """
     results = []
-    for record in open_changes(instance, model_id):
-        run = record.dagster_run
-        reason = orphaned_because(record)
+    for run in open_changes(instance, model_id):
+        reason = orphaned_because(run)
         if reason is None or run.run_id == skip_run_id:
             continue
         undo = undo_from_dict(json.loads(run.tags.get(UNDO_TAG) or "{}"))
@@ -147,7 +146,9 @@ def reconcile(
         mark(instance, run.run_id, "rolled_back" if result.done else "rollback_failed")
         _record(instance, resources, run, actor, result, undo)
         if run.status in _IN_PROGRESS:
-            instance.report_run_failed(run, message=f"reconcile: {reason}")
+            instance.report_run_failed(
+                history.dagster_run(instance, run.run_id), message=f"reconcile: {reason}"
+            )
         results.append(result)
     return results
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
+from dagster import DagsterInstance
 
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
@@ -20,6 +20,8 @@ from drift_sentinel.remediation.thresholds import (
     replay_window,
 )
 from drift_sentinel.windows import filesystem
+from resources import history
+from resources.keys import asset_key
 from resources.thresholds import ThresholdStoreResource
 
 __all__ = ["ThresholdStoreResource", "drift_report_history", "scaled"]
@@ -38,31 +40,19 @@ def scaled(thresholds: Thresholds, factor: float) -> dict[str, dict[str, float]]
 
 def drift_report_history(instance: DagsterInstance, spec: ModelSpec) -> list[dict[str, Any]]:
     """Replay windows for every materialized ``drift_report`` partition of ``spec`` (the newest value of each)."""
-    key = AssetKey([spec.asset_prefix, "drift_report"])
-    newest: dict[str, Any] = {}
-    cursor = None
-    while True:
-        result = instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=key), limit=1000, cursor=cursor, ascending=True
-        )
-        for record in result.records:
-            if record.partition_key is not None:
-                newest[record.partition_key] = record
-        if not result.has_more:
-            break
-        cursor = result.cursor
+    key = asset_key(spec, "drift_report")
+    newest = history.latest_per_partition(instance, key)
     windows = []
     for partition in sorted(newest):
-        materialization = newest[partition].asset_materialization
-        entry = materialization.metadata.get("path") if materialization is not None else None
+        entry = newest[partition].metadata.get("path")
         if entry is None:
             raise DataError(f"{key.to_user_string()} partition {partition}: no stored path in its metadata")
-        fs, path = filesystem(str(entry.value))
+        fs, path = filesystem(str(entry))
         try:
             with fs.open_input_file(path) as src:
                 report = json.loads(src.read())
         except (OSError, json.JSONDecodeError) as exc:
-            raise DataError(f"{entry.value}: cannot read drift_report {partition}: {exc}") from None
+            raise DataError(f"{entry}: cannot read drift_report {partition}: {exc}") from None
         windows.append(
             replay_window(report, partition=partition, incident_id=report.get("incident_id") or None)
         )

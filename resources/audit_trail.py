@@ -20,6 +20,7 @@ from pydantic import PrivateAttr
 
 from drift_sentinel.audit import AuditEvent, AuditRecord, AuditTrail, AuditVerification, open_trail
 from drift_sentinel.errors import ExternalServiceError
+from resources import history
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -67,13 +68,11 @@ def recorded_heads(instance: DagsterInstance) -> dict[int, str]:
             continue
         cursor = None
         while True:
-            page = instance.fetch_observations(key, limit=_PAGE, cursor=cursor, ascending=True)
+            page = history.observations(instance, key, cursor=cursor, limit=_PAGE)
             for record in page.records:
-                observation = record.asset_observation
-                metadata = observation.metadata if observation is not None else {}
-                seq, digest = metadata.get("audit_seq"), metadata.get("audit_hash")
+                seq, digest = record.metadata.get("audit_seq"), record.metadata.get("audit_hash")
                 if seq is not None and digest is not None:
-                    heads[int(seq.value)] = str(digest.value)
+                    heads[int(seq)] = str(digest)
             if not page.has_more:
                 break
             cursor = page.cursor

@@ -29,12 +29,14 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 from prometheus_client import CollectorRegistry, make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from drift_sentinel.config import load_config
+from resources import history
+from resources.keys import asset_key
 
 PREFIX = "drift_sentinel_"
 
@@ -107,6 +109,8 @@ METRICS: dict[str, tuple[str, str]] = {
 
 ASSETS = ("current_window", "drift_report", "rca_report", "signal_anomalies", "performance_report")
 REMEDIATION_JOB_PREFIX = "remediate_"
+REMEDIATION_RUNS_LIMIT = 10_000
+"""Newest remediation runs read per model and tag value on a scrape (bounds the read; counters past it undercount)."""
 _STATUS = {
     DagsterRunStatus.SUCCESS: "success",
     DagsterRunStatus.FAILURE: "failure",
@@ -224,23 +228,20 @@ class SentinelCollector(Collector):
     # -- one model ------------------------------------------------------------------------------------
     def _latest(self, instance: DagsterInstance, key: AssetKey) -> tuple[Mapping[str, Any], float] | None:
         """Metadata of the newest partition among the recent materializations, and the newest timestamp."""
-        records = instance.fetch_materializations(key, limit=self._history).records
-        return self._newest_of(records)
+        return self._newest_of(history.materializations(instance, key, limit=self._history))
 
     @staticmethod
-    def _newest_of(records: Sequence[Any]) -> tuple[Mapping[str, Any], float] | None:
+    def _newest_of(records: Sequence[history.Materialization]) -> tuple[Mapping[str, Any], float] | None:
         if not records:
             return None
         newest_time = max(r.timestamp for r in records)
         # records are newest first: max() keeps the first (newest) record of the greatest partition key
-        best = max(records, key=lambda r: r.partition_key or "")
-        materialization = best.asset_materialization
-        metadata = dict(materialization.metadata) if materialization is not None else {}
-        return metadata, newest_time
+        best = max(records, key=lambda r: r.partition or "")
+        return dict(best.metadata), newest_time
 
     def _collect_model(self, instance: DagsterInstance, model: ModelRef, out: _Families) -> None:
         labels = {"model": model.model_id}
-        latest = {name: self._latest(instance, AssetKey([model.asset_prefix, name])) for name in ASSETS}
+        latest = {name: self._latest(instance, asset_key(model.asset_prefix, name)) for name in ASSETS}
         for name, found in latest.items():
             if found is not None:
                 out.gauge(
@@ -297,15 +298,14 @@ class SentinelCollector(Collector):
         counts: dict[tuple[str, str], int] = {}
         last_success: dict[str, float] = {}
         remediated: set[str] = set()
-        for record in self._remediation_runs(instance, model):
-            run = record.dagster_run
+        for run in self._remediation_runs(instance, model):
             action = run.tags.get("sentinel/action") or run.job_name[len(REMEDIATION_JOB_PREFIX) :]
             status = _STATUS.get(run.status, run.status.value.lower())
             counts[(action, status)] = counts.get((action, status), 0) + 1
             if run.status == DagsterRunStatus.SUCCESS:
                 if run.tags.get("sentinel/incident"):
                     remediated.add(run.tags["sentinel/incident"])
-                ended = record.end_time or record.update_timestamp.timestamp()
+                ended = run.end_time or run.update_time
                 last_success[action] = max(last_success.get(action, 0.0), ended)
         for (action, status), n in sorted(counts.items()):
             out.counter("drift_sentinel_remediation_runs", {**labels, "action": action, "status": status}, n)
@@ -324,8 +324,8 @@ class SentinelCollector(Collector):
     def _performance(self, instance: DagsterInstance, model: ModelRef, out: _Families) -> bool:
         """Realized figures from the newest window that has them (labels arrive late, so the newest window
         often has none yet), estimated ones and the breach flag from the newest window. False without reports."""
-        key = AssetKey([model.asset_prefix, "performance_report"])
-        records = instance.fetch_materializations(key, limit=self._history).records
+        key = asset_key(model.asset_prefix, "performance_report")
+        records = history.materializations(instance, key, limit=self._history)
         newest = self._newest_of(records)
         if newest is None:
             return False
@@ -344,8 +344,8 @@ class SentinelCollector(Collector):
             out.gauge("drift_sentinel_performance_breach", labels, 1.0 if verdict == "FAILED" else 0.0)
         by_partition: dict[str, Mapping[str, Any]] = {}
         for record in records:  # newest first: the first record of a partition is its latest
-            if record.partition_key not in by_partition and record.asset_materialization is not None:
-                by_partition[record.partition_key or ""] = record.asset_materialization.metadata
+            if record.partition not in by_partition:
+                by_partition[record.partition or ""] = record.metadata
         for family, name in (
             ("drift_sentinel_model_accuracy", "accuracy"),
             ("drift_sentinel_model_roc_auc", "roc_auc"),
@@ -357,12 +357,11 @@ class SentinelCollector(Collector):
     def _incident_ids(self, instance: DagsterInstance, model: ModelRef) -> set[str]:
         """Every incident id in the model's drift reports, read incrementally (a cursor per model)."""
         state = self._incidents.setdefault(model.model_id, _IncidentState())
-        key = AssetKey([model.asset_prefix, "drift_report"])
+        key = asset_key(model.asset_prefix, "drift_report")
         while True:
-            result = instance.fetch_materializations(key, limit=1000, cursor=state.cursor, ascending=True)
+            result = history.materializations_page(instance, key, cursor=state.cursor, limit=1000)
             for record in result.records:
-                materialization = record.asset_materialization
-                incident = _text(materialization.metadata, "incident_id") if materialization else None
+                incident = _text(record.metadata, "incident_id")
                 if incident:
                     state.incidents.add(incident)
             if result.records:
@@ -370,13 +369,17 @@ class SentinelCollector(Collector):
             if not result.has_more:
                 return set(state.incidents)
 
-    def _remediation_runs(self, instance: DagsterInstance, model: ModelRef) -> list[Any]:
-        """Run records of the model's remediation jobs (tagged with the model id or its asset prefix)."""
-        seen: dict[str, Any] = {}
+    def _remediation_runs(self, instance: DagsterInstance, model: ModelRef) -> list[history.Run]:
+        """The model's remediation runs (tagged with the model id or its asset prefix).
+
+        Bounded: the newest :data:`REMEDIATION_RUNS_LIMIT` runs per tag value, so a scrape's cost does not grow
+        with the model's whole run history; past that the run counters count the newest runs only.
+        """
+        seen: dict[str, history.Run] = {}
         for value in dict.fromkeys([model.model_id, model.asset_prefix]):
-            for record in instance.get_run_records(filters=RunsFilter(tags={"sentinel/model": value})):
-                if record.dagster_run.job_name.startswith(REMEDIATION_JOB_PREFIX):
-                    seen[record.dagster_run.run_id] = record
+            for run in history.runs_tagged(instance, {"sentinel/model": value}, limit=REMEDIATION_RUNS_LIMIT):
+                if run.job_name.startswith(REMEDIATION_JOB_PREFIX):
+                    seen[run.run_id] = run
         return list(seen.values())
 
 

@@ -14,14 +14,20 @@ The functions take the instance and an asset key (:mod:`resources.keys`):
 - :func:`materialized_partitions` — the partition keys that have a materialization;
 - :func:`last_check_evaluation` — the latest execution of an asset check for a partition;
 - :func:`check_evaluations` — the newest executions of an asset check over every partition;
-- :func:`runs_tagged` — the runs carrying some tags (:class:`Run`), newest first.
+- :func:`materializations_page` — one page of materializations after an opaque cursor, oldest first;
+- :func:`observations` — one page of observations after an opaque cursor, oldest first;
+- :func:`has_materialization` — whether a key has any materialization;
+- :func:`runs_tagged` — the runs carrying some tags (:class:`Run`), newest first, optionally bounded and
+  filtered by run id and status; :func:`run` — one run by id;
+- :func:`dagster_run` — Dagster's own run object, for the writes that need it (``report_run_failed``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Generic, TypeVar
 
 from dagster import (
     AssetCheckKey,
@@ -29,6 +35,7 @@ from dagster import (
     AssetKey,
     AssetRecordsFilter,
     DagsterInstance,
+    DagsterRun,
     DagsterRunStatus,
     RunsFilter,
 )
@@ -159,6 +166,66 @@ def materializations_after(
     return [_plain(r) for r in instance.fetch_materializations(flt, limit=limit, ascending=True).records]
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a paged read: its records, the opaque cursor after them and whether more follow."""
+
+    records: list[T]
+    cursor: str | None
+    has_more: bool
+
+
+def materializations_page(
+    instance: DagsterInstance, key: AssetKey, *, cursor: str | None = None, limit: int = PAGE
+) -> Page[Materialization]:
+    """Up to ``limit`` materializations of ``key`` after ``cursor`` (from the start when ``None``), oldest first.
+
+    The page's ``cursor`` is Dagster's opaque cursor: pass it back to read on from where this page ended.
+    """
+    result = instance.fetch_materializations(key, limit=limit, cursor=cursor, ascending=True)
+    return Page([_plain(r) for r in result.records], result.cursor, result.has_more)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One stored observation: its partition, ids, time and metadata values (unwrapped)."""
+
+    partition: str | None
+    storage_id: int
+    run_id: str
+    timestamp: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def observations(
+    instance: DagsterInstance, key: AssetKey, *, cursor: str | None = None, limit: int = PAGE
+) -> Page[Observation]:
+    """Up to ``limit`` observations of ``key`` after ``cursor`` (from the start when ``None``), oldest first."""
+    result = instance.fetch_observations(key, limit=limit, cursor=cursor, ascending=True)
+    records = []
+    for record in result.records:
+        observation = record.asset_observation
+        metadata = observation.metadata if observation is not None else {}
+        records.append(
+            Observation(
+                partition=record.partition_key,
+                storage_id=int(record.storage_id),
+                run_id=record.run_id,
+                timestamp=float(record.timestamp),
+                metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
+            )
+        )
+    return Page(records, result.cursor, result.has_more)
+
+
+def has_materialization(instance: DagsterInstance, key: AssetKey) -> bool:
+    """Whether ``key`` has at least one materialization (one indexed lookup, whatever the history's size)."""
+    return instance.get_latest_materialization_event(key) is not None
+
+
 def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str]:
     """The partition keys of ``key`` that have at least one materialization."""
     return set(instance.get_materialized_partitions(key))
@@ -206,22 +273,52 @@ class Run:
     start_time: float | None
     end_time: float | None
     update_time: float
+    create_time: float = 0.0
+
+
+def _run(record: Any) -> Run:
+    return Run(
+        run_id=record.dagster_run.run_id,
+        job_name=record.dagster_run.job_name,
+        status=record.dagster_run.status,
+        tags=dict(record.dagster_run.tags),
+        storage_id=int(record.storage_id),
+        start_time=record.start_time,
+        end_time=record.end_time,
+        update_time=record.update_timestamp.timestamp(),
+        create_time=record.create_timestamp.timestamp(),
+    )
 
 
 def runs_tagged(
-    instance: DagsterInstance, tags: Mapping[str, str | Sequence[str]], *, ascending: bool = False
+    instance: DagsterInstance,
+    tags: Mapping[str, str | Sequence[str]] | None = None,
+    *,
+    ascending: bool = False,
+    limit: int | None = None,
+    run_ids: Sequence[str] | None = None,
+    statuses: Sequence[DagsterRunStatus] | None = None,
+    created_after: datetime | None = None,
 ) -> list[Run]:
-    """Every run carrying all of ``tags`` (a list value: any of its values), newest first or oldest first."""
-    return [
-        Run(
-            run_id=r.dagster_run.run_id,
-            job_name=r.dagster_run.job_name,
-            status=r.dagster_run.status,
-            tags=dict(r.dagster_run.tags),
-            storage_id=int(r.storage_id),
-            start_time=r.start_time,
-            end_time=r.end_time,
-            update_time=r.update_timestamp.timestamp(),
-        )
-        for r in instance.get_run_records(RunsFilter(tags=dict(tags)), ascending=ascending)
-    ]
+    """The runs carrying all of ``tags`` (a list value: any of its values), newest first or oldest first.
+
+    ``limit`` bounds the read (``None``: every run that matches); ``run_ids``, ``statuses`` and
+    ``created_after`` narrow it.
+    """
+    flt = RunsFilter(
+        tags=dict(tags or {}),
+        run_ids=list(run_ids) if run_ids is not None else None,
+        statuses=list(statuses) if statuses is not None else None,
+        created_after=created_after,
+    )
+    return [_run(r) for r in instance.get_run_records(flt, limit=limit, ascending=ascending)]
+
+
+def run(instance: DagsterInstance, run_id: str) -> Run | None:
+    """The run ``run_id`` (``None``: no such run); one bounded read."""
+    return next(iter(runs_tagged(instance, run_ids=[run_id], limit=1)), None)
+
+
+def dagster_run(instance: DagsterInstance, run_id: str) -> DagsterRun | None:
+    """Dagster's own run object of ``run_id``, for the instance writes that take one (``report_run_failed``)."""
+    return instance.get_run_by_id(run_id)

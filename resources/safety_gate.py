@@ -22,11 +22,12 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus
 
 from drift_sentinel.remediation.actions import ACTIONS
 from drift_sentinel.remediation.actions import NOTIFY_ACTIONS as _NOTIFY_ACTIONS
 from drift_sentinel.safety import GateDecision, GateEvidence, SafetyPolicy, evaluate_gate
+from resources import history
 
 MODEL_TAG = "sentinel/model"
 INCIDENT_TAG = "sentinel/incident"
@@ -93,40 +94,39 @@ class SafetyGateResource(ConfigurableResource):
         # Bounded reads only (tag filters + limits): the gate's cost does not grow with the model's run history.
         notifying = action in NOTIFY_ACTIONS
         group = sorted({a for a in (*ACTIONS, action) if (a in NOTIFY_ACTIONS) == notifying})
-        this = next(iter(instance.get_run_records(RunsFilter(run_ids=[run_id]), limit=1)), None)
+        this = history.run(instance, run_id)  # one run by id, limit 1
         order = this.storage_id if this is not None else None
         acted = [
             r
-            for r in instance.get_run_records(
-                RunsFilter(tags={MODEL_TAG: model_id, GATE_TAG: "PASSED", ACTION_TAG: group}),
+            for r in history.runs_tagged(
+                instance,
+                {MODEL_TAG: model_id, GATE_TAG: "PASSED", ACTION_TAG: group},
                 limit=HISTORY_LIMIT,
             )
-            if r.dagster_run.run_id != run_id
+            if r.run_id != run_id
         ]
         starts = [r.start_time for r in acted if r.start_time is not None]
         last_action_at = datetime.fromtimestamp(max(starts), UTC) if starts else None
         attempts = sum(
             1
-            for r in instance.get_run_records(
-                RunsFilter(
-                    tags={
-                        MODEL_TAG: model_id,
-                        INCIDENT_TAG: incident_id,
-                        ACTION_TAG: action,
-                        GATE_TAG: "PASSED",
-                    }
-                ),
+            for r in history.runs_tagged(
+                instance,
+                {
+                    MODEL_TAG: model_id,
+                    INCIDENT_TAG: incident_id,
+                    ACTION_TAG: action,
+                    GATE_TAG: "PASSED",
+                },
                 limit=HISTORY_LIMIT,
             )
-            if r.dagster_run.run_id != run_id
+            if r.run_id != run_id
         )
         running = sum(
             1
-            for r in instance.get_run_records(
-                RunsFilter(tags={MODEL_TAG: model_id, ACTION_TAG: group}, statuses=_IN_PROGRESS),
-                limit=HISTORY_LIMIT,
+            for r in history.runs_tagged(
+                instance, {MODEL_TAG: model_id, ACTION_TAG: group}, statuses=_IN_PROGRESS, limit=HISTORY_LIMIT
             )
-            if r.dagster_run.run_id != run_id and (order is None or r.storage_id < order)
+            if r.run_id != run_id and (order is None or r.storage_id < order)
         )
         return GateEvidence(
             model_id=model_id,

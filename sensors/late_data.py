@@ -37,6 +37,7 @@ from drift_sentinel.errors import DataError
 from drift_sentinel.logwatch import LogCursor, list_parts, read_part
 from resources import history
 from resources.catalog import ModelCatalogResource
+from resources.keys import asset_key
 from sensors.live import PRIORITY_TAG, TICK_BUDGET_SECONDS, TRIGGER_TAG
 
 LATE_DATA_INTERVAL_SECONDS = 30
@@ -66,7 +67,7 @@ def build_late_data_sensor(
 ) -> SensorDefinition:
     """The late-data sensor of ``spec``, requesting ``detect_job`` for each closed window whose files changed."""
     name = f"{spec.asset_prefix}_detect_on_late_data"
-    window_key = AssetKey([spec.asset_prefix, "current_window"])
+    window_key = asset_key(spec, "current_window")
 
     @sensor(
         name=name,

@@ -34,6 +34,7 @@ from drift_sentinel.remediation_scope import WindowIncident, remediation_scope
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
 from resources import history
+from resources.keys import asset_key
 from resources.safety_gate import (
     ACTION_TAG,
     ACTOR_TAG,
@@ -131,7 +132,7 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
     ``running`` is its default status (``REMEDIATION_AUTO``); the UI can still start or stop it.
     """
     name = f"{spec.asset_prefix}_remediation_on_rca_report"
-    rca_key = AssetKey([spec.asset_prefix, "rca_report"])
+    rca_key = asset_key(spec, "rca_report")
     available = {job.name for job in jobs}
 
     @sensor(

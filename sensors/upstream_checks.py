@@ -21,11 +21,11 @@ from dagster import (
     SkipReason,
     sensor,
 )
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from drift_sentinel.analysis.rca.weights import WEIGHTS
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.upstream import UpstreamIncident, upstream_incident
+from resources import history
 from sensors.remediation import remediation_requests
 from sentinel_assets.checks import upstream_check_keys
 
@@ -62,27 +62,18 @@ def build_upstream_check_sensor(
     )
     def upstream_sensor(context: SensorEvaluationContext):
         after = int(context.cursor) if context.cursor else -1
-        storage = context.instance.event_log_storage
         new = [
-            record
+            (key, evaluation)
             for key in keys
-            for record in storage.get_asset_check_execution_history(key, limit=HISTORY)
-            if record.id > after
+            for evaluation in history.check_evaluations(context.instance, key, limit=HISTORY)
+            if evaluation.id > after
         ]
         if not new:
             return SkipReason(
                 f"no new evaluation of {len(keys)} upstream drift check(s) after cursor {context.cursor}"
             )
-        cursor = str(max(r.id for r in new))
-        failed = []
-        for record in new:
-            evaluation = record.event.asset_check_evaluation if record.event else None
-            if (
-                record.status == AssetCheckExecutionRecordStatus.FAILED
-                and evaluation is not None
-                and evaluation.severity == AssetCheckSeverity.ERROR
-            ):
-                failed.append((record, evaluation))
+        cursor = str(max(e.id for _, e in new))
+        failed = [(key, e) for key, e in new if e.failed and e.severity == AssetCheckSeverity.ERROR]
         if not failed:
             return SensorResult(
                 skip_reason=SkipReason(
@@ -90,18 +81,18 @@ def build_upstream_check_sensor(
                 ),
                 cursor=cursor,
             )
-        record, evaluation = max(failed, key=lambda f: (f[0].partition or "", f[0].id))
+        key, evaluation = max(failed, key=lambda f: (f[1].partition or "", f[1].id))
         incident = upstream_incident(
             spec.id,
-            asset=record.key.asset_key.to_user_string(),
-            check=record.key.name,
-            partition=record.partition,
-            description=evaluation.description or "",
-            window_key=record.partition or str(record.run_id),
+            asset=key.asset_key.to_user_string(),
+            check=key.name,
+            partition=evaluation.partition,
+            description=evaluation.description,
+            window_key=evaluation.partition or str(evaluation.run_id),
         )
         context.log.info(incident.message())
         affected = evaluation.metadata.get("affected_features")
-        features = str(affected.value) if affected is not None and affected.value != "none" else ""
+        features = str(affected) if affected is not None and affected != "none" else ""
         requests = remediation_requests(spec, name, incident_metadata(incident, features), available)
         return SensorResult(run_requests=requests, cursor=cursor)
 

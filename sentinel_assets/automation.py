@@ -32,6 +32,7 @@ from dagster import (
 )
 
 from drift_sentinel.config import ModelSpec, WindowSpec
+from resources.keys import asset_key
 
 PER_WINDOW_ROOTS = ("current_window", "external_events", "reference_window")
 BASELINE = ("reference_window", "reference_profile", "feature_importance")
@@ -112,7 +113,7 @@ def condition_for(spec: ModelSpec, asset: AssetSpec, roots: set[AssetKey]) -> Au
 
 def with_window_automation(spec: ModelSpec, assets: list[AssetsDefinition]) -> list[AssetsDefinition]:
     """The model's assets with their automation conditions attached (window, signal, RCA and baseline assets)."""
-    roots = {AssetKey([spec.asset_prefix, name]) for name in PER_WINDOW_ROOTS}
+    roots = {asset_key(spec, name) for name in PER_WINDOW_ROOTS}
 
     def attach(asset: AssetSpec) -> AssetSpec:
         condition = condition_for(spec, asset, roots)

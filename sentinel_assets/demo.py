@@ -118,7 +118,7 @@ def run_demo(
 
     import warnings
 
-    from dagster import BetaWarning, DagsterInstance, PreviewWarning, RunsFilter, build_sensor_context
+    from dagster import BetaWarning, DagsterInstance, PreviewWarning, build_sensor_context
 
     warnings.filterwarnings("ignore", category=BetaWarning)
     warnings.filterwarnings("ignore", category=PreviewWarning)
@@ -127,6 +127,7 @@ def run_demo(
     from drift_sentinel.config import load_config
     from drift_sentinel.sample_data import generate
     from drift_sentinel.settings import Settings
+    from resources import history
     from sentinel_assets.definitions import build_definitions
     from sentinel_assets.factory import baseline_job_name, detect_job_name
 
@@ -172,8 +173,8 @@ def run_demo(
     remediation = []
     for request in tick.run_requests or []:
         tags = {**request.tags, "dagster/run_key": request.run_key, "dagster/sensor_name": sensor.name}
-        previous = instance.get_runs(
-            RunsFilter(tags={"dagster/run_key": request.run_key, "dagster/sensor_name": sensor.name})
+        previous = history.runs_tagged(
+            instance, {"dagster/run_key": request.run_key, "dagster/sensor_name": sensor.name}
         )
         if previous:
             run = previous[0]
@@ -214,21 +215,21 @@ def _summary(
     remediation: list[dict[str, Any]],
     failed: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    from dagster import AssetKey
+    from resources.keys import asset_key
 
     prefix = spec.asset_prefix
     reports = {}
     for key in keys:
         try:
             reports[key] = defs.load_asset_value(
-                AssetKey([prefix, "drift_report"]), partition_key=key, instance=instance
+                asset_key(prefix, "drift_report"), partition_key=key, instance=instance
             )
         except Exception:  # a window blocked by a quality check has no report
             continue
     drifted = [k for k, r in reports.items() if r.get("drift_detected")]
     newest = max(drifted) if drifted else None
     rca = (
-        defs.load_asset_value(AssetKey([prefix, "rca_report"]), partition_key=newest, instance=instance)
+        defs.load_asset_value(asset_key(prefix, "rca_report"), partition_key=newest, instance=instance)
         if newest
         else None
     )

@@ -174,13 +174,12 @@ class EventWatcher:
         self.since = time.time() - 60.0  # runs created just before the watcher (the baseline's) count too
 
     def poll(self) -> Iterator[Event]:
-        from dagster import AssetKey, RunsFilter
-
         from resources import history
+        from resources.keys import asset_key
 
         for prefix in self.prefixes:
             for name in WATCHED:
-                key = AssetKey([prefix, name])
+                key = asset_key(prefix, name)
                 for record in history.materializations_after(
                     self.instance, key, self.cursors.get(key), limit=100
                 ):
@@ -212,17 +211,16 @@ class EventWatcher:
                             "run_id": record.run_id,
                         },
                     )
-        for record in self.instance.get_run_records(
-            RunsFilter(created_after=datetime.fromtimestamp(self.since, UTC)), limit=500
+        for run in history.runs_tagged(
+            self.instance, created_after=datetime.fromtimestamp(self.since, UTC), limit=500
         ):
-            run = record.dagster_run
             status = run.status.value
             if self.statuses.get(run.run_id) == status:
                 continue
             self.statuses[run.run_id] = status
             tags = run.tags
             gate = (
-                self.instance.get_run_by_id(run.run_id).tags.get("sentinel/gate", "")
+                history.dagster_run(self.instance, run.run_id).tags.get("sentinel/gate", "")
                 if status in TERMINAL
                 else ""
             )
@@ -230,7 +228,7 @@ class EventWatcher:
             trigger = tags.get("sentinel/trigger") or tags.get("dagster/sensor_name") or ""
             text = f"run {run.job_name} [{what}] {status}" + (f" gate {gate}" if gate else "")
             text += f" (by {trigger})" if trigger else ""
-            when = record.end_time if status in TERMINAL and record.end_time else time.time()
+            when = run.end_time if status in TERMINAL and run.end_time else time.time()
             yield Event(
                 datetime.fromtimestamp(when, UTC),
                 "run",
@@ -242,9 +240,9 @@ class EventWatcher:
                     "action": tags.get("sentinel/action"),
                     "incident": tags.get("sentinel/incident"),
                     "model": tags.get("sentinel/model"),
-                    "end_time": record.end_time,
-                    "start_time": record.start_time,
-                    "create_time": record.create_timestamp.timestamp(),
+                    "end_time": run.end_time,
+                    "start_time": run.start_time,
+                    "create_time": run.create_time,
                     "gate": gate,
                 },
             )
@@ -252,12 +250,12 @@ class EventWatcher:
 
 def wait_for_baseline(instance: Any, prefixes: Sequence[str], timeout: float) -> float:
     """Seconds until every model's reference profile and feature importance exist (the automation's job)."""
-    from dagster import AssetKey
+    from resources import history
 
     start = time.monotonic()
-    keys = [AssetKey([p, n]) for p in prefixes for n in ("reference_profile", "feature_importance")]
+    keys = _baseline_keys(prefixes)
     while time.monotonic() - start < timeout:
-        if all(instance.get_latest_materialization_event(k) is not None for k in keys):
+        if all(history.has_materialization(instance, k) for k in keys):
             return time.monotonic() - start
         time.sleep(1.0)
     raise RuntimeError(f"the baseline was not materialized within {timeout:.0f} s")
@@ -303,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from drift_sentinel.config import load_config
+    from resources import history
 
     config = load_config(env["SENTINEL_CONFIG"])
     prefixes = [m.asset_prefix for m in config.models]
@@ -319,8 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for event in watcher.poll():
                         say(event.text)
                     if not replays and all(
-                        instance.get_latest_materialization_event(key) is not None
-                        for key in _baseline_keys(prefixes)
+                        history.has_materialization(instance, key) for key in _baseline_keys(prefixes)
                     ):
                         for spec in config.models:
                             log = config.resolve(spec.data.prediction_log)
@@ -345,9 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _baseline_keys(prefixes: Sequence[str]) -> list[Any]:
-    from dagster import AssetKey
+    from resources.keys import asset_key
 
-    return [AssetKey([p, n]) for p in prefixes for n in ("reference_profile", "feature_importance")]
+    return [asset_key(p, n) for p in prefixes for n in ("reference_profile", "feature_importance")]
 
 
 if __name__ == "__main__":
