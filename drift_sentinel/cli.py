@@ -30,6 +30,8 @@ CORE_COMMANDS: dict[str, str] = {
     "check": "drift_sentinel.commands.check:register",
     "correlate": "drift_sentinel.commands.correlate:register",
     "audit": "drift_sentinel.commands.audit:register",
+    "replay": "drift_sentinel.commands.replay:register",
+    "token": "drift_sentinel.commands.token:register",
 }
 
 DEBUG_FLAG = "--debug"

@@ -4,7 +4,7 @@ The reference profile (sorted values, bin edges, category counts) is computed on
 reused for every current window, so a backfill over hundreds of windows does not re-sort the reference each time.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -30,6 +30,7 @@ from drift_sentinel.detection import (
     profile_reference,
 )
 from drift_sentinel.incidents import assign_incident
+from drift_sentinel.live import window_state
 from drift_sentinel.verdict import Verdict
 from resources.thresholds import ThresholdStoreResource
 from sentinel_assets import history
@@ -161,6 +162,7 @@ def build_drift_assets(
             "model_id": spec.id,
             "window": context.partition_key,
             "incident_id": incident,
+            "window_state": window_state(context.partition_time_window.end, datetime.now(UTC)),
         }
         thresholds = "stored version" if stored else "configured"
         yield Output(payload, metadata={**drift_metadata(payload), "thresholds": thresholds})

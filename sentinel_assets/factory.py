@@ -5,8 +5,11 @@ from __future__ import annotations
 from dagster import AssetSpec, Definitions, JobDefinition, define_asset_job
 
 from drift_sentinel.config import ModelSpec
+from sensors.late_data import build_late_data_sensor
+from sensors.live import build_live_sensor
 from sensors.remediation import build_remediation_sensor
 from sensors.upstream_checks import build_upstream_check_sensor
+from sentinel_assets.automation import build_automation_sensor, with_window_automation
 from sentinel_assets.drift import build_drift_assets
 from sentinel_assets.keys import asset_key, asset_selection
 from sentinel_assets.partitions import window_partitions
@@ -51,13 +54,16 @@ def build_model_defs(
     partitions = window_partitions(spec.window)
     reference_partitions = partitions if spec.reference.strategy == "trailing" else None
     prefix = spec.asset_prefix
-    assets = [
-        *build_window_assets(spec, partitions, reference_partitions),
-        *build_drift_assets(spec, partitions, reference_partitions),
-        *build_signal_assets(spec, partitions),
-        *build_rca_assets(spec, partitions),
-        *build_performance_assets(spec, partitions),
-    ]
+    assets = with_window_automation(
+        spec,
+        [
+            *build_window_assets(spec, partitions, reference_partitions),
+            *build_drift_assets(spec, partitions, reference_partitions),
+            *build_signal_assets(spec, partitions),
+            *build_rca_assets(spec, partitions),
+            *build_performance_assets(spec, partitions),
+        ],
+    )
     audit_log = AssetSpec(
         key=asset_key(spec, "audit_log"),
         group_name=prefix,
@@ -88,7 +94,12 @@ def build_model_defs(
     return Definitions(
         assets=[*assets, audit_log],
         jobs=jobs,
-        sensors=[build_remediation_sensor(spec, remediation_jobs, running=auto_remediation)]
+        sensors=[
+            build_remediation_sensor(spec, remediation_jobs, running=auto_remediation),
+            build_automation_sensor(spec, assets),
+            build_late_data_sensor(spec, partitions, detect_job_name(spec)),
+            *filter(None, [build_live_sensor(spec, partitions, detect_job_name(spec))]),
+        ]
         + (
             [build_upstream_check_sensor(spec, remediation_jobs, running=auto_remediation)]
             if spec.upstream_assets

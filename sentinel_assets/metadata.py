@@ -33,6 +33,7 @@ def drift_metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
         "verdict": str(payload.get("verdict", "")),
         "incident_id": str(payload.get("incident_id") or ""),
         "affected_features": ", ".join(a["name"] for a in affected) or "none",
+        "window_state": str(payload.get("window_state") or "closed"),
     }
     for name, detail in payload.get("features", {}).items():
         magnitude = detail.get("magnitude") if isinstance(detail, Mapping) else None
@@ -93,6 +94,7 @@ def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, 
             "recommended_action": "none",
             "screened_cause": str(screened.get("cause") or "none"),
             "screened_confidence": float(screened.get("confidence") or 0.0),
+            "window_state": str(payload.get("window_state") or "closed"),
             **evidence,
         }
     cause = payload["root_cause"]
@@ -117,6 +119,7 @@ def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, 
         "detection_time": str(timeline.get("detection_time") or ""),
         "onset_window": str(payload.get("onset_window") or ""),
         "opened_by": str(payload.get("opened_by") or "drift_report"),
+        "window_state": str(payload.get("window_state") or "closed"),
         **evidence,
     }
     for factor in factors[:5]:

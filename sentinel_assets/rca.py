@@ -54,6 +54,7 @@ from drift_sentinel.analysis.anomaly_table import pyod_view, serving_anomaly
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DriftReport
 from drift_sentinel.incidents import incident_id, incident_onset, opening_window, signal_incident
+from drift_sentinel.live import window_state
 from drift_sentinel.performance.incident import PerformanceEvidence, apply_performance, performance_incident
 from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
@@ -406,12 +407,14 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         )
         found = incident_report(instance, spec, partitions, rca, stored, opened, key=key, start=window.start)
         if found is None:
-            payload = screened_payload(spec, key, drift_report, rca, evidence)
+            state = window_state(window.end, datetime.now(UTC))
+            payload = {**screened_payload(spec, key, drift_report, rca, evidence), "window_state": state}
             return Output(payload, metadata=rca_metadata(payload, None))
         rca, opened, opened_by = found
         if stored.performance_evidence is not None:
             rca = apply_performance(rca, stored.performance_evidence, min_labels=PERFORMANCE_MIN_LABELS)
         extra = {"model_id": spec.id, "window": key, "onset_window": opened, "opened_by": opened_by}
+        extra["window_state"] = window_state(window.end, datetime.now(UTC))
         payload = {**rca.to_dict(), **extra, "pipeline": evidence.to_dict()}
         return Output(payload, metadata=rca_metadata(payload, rca.to_markdown()))
 
