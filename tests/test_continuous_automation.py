@@ -31,6 +31,7 @@ CHAIN = (
     "system_signals",
     "signal_anomalies",
     "rca_report",
+    "performance_report",
 )
 BASELINE = ("reference_window", "reference_profile", "feature_importance")
 
@@ -83,6 +84,7 @@ def test_every_window_asset_carries_a_condition_evaluated_by_a_running_sensor(tm
         "system_signals": "eager (newest closed window)",
         "signal_anomalies": "eager (newest closed window)",
         "rca_report": "eager (newest closed window)",
+        "performance_report": "eager (newest closed window)",
         "reference_window": "baseline missing",
         "reference_profile": "baseline missing",
         "feature_importance": "baseline missing",
