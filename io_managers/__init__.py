@@ -1,5 +1,5 @@
 """IO managers: where asset values live (a local folder by default, S3 in production)."""
 
-from io_managers.storage import SentinelIOManager
+from io_managers.storage import PerPartition, SentinelIOManager
 
-__all__ = ["SentinelIOManager"]
+__all__ = ["PerPartition", "SentinelIOManager"]

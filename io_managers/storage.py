@@ -3,6 +3,12 @@
 DataFrames are stored as Parquet, dicts and lists as JSON, anything else as pickle, at
 ``{base_uri}/{asset key path}/{partition}.{ext}`` — a local folder by default, ``s3://bucket/prefix`` in
 production (pyarrow's S3 filesystem; endpoint from ``S3_ENDPOINT_URL`` for MinIO or moto).
+
+Range runs (a backfill policy that puts several partitions in one run) keep one stored value per partition: an
+asset computed for a range returns a :class:`PerPartition` mapping (partition key → value) and each value is stored
+at its own partition's path, exactly where a single-partition run stores it; an input that spans several partitions
+is loaded as a :class:`PerPartition` mapping, one stored value per partition. A single partition is stored and
+loaded as a plain value, as before.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from drift_sentinel.windows import filesystem
 _EXTENSIONS = ("parquet", "json", "pickle")
 
 
+class PerPartition(dict[str, Any]):
+    """The values of a range of partitions, by partition key (what a range run returns and receives)."""
+
+
 class SentinelIOManager(ConfigurableIOManager):
     """Parquet/JSON/pickle values under ``base_uri`` (a folder or ``s3://bucket/prefix``)."""
 
@@ -42,7 +52,24 @@ class SentinelIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj: Any) -> None:
         if obj is None:
             return
-        fs, stem = filesystem(self._stem(context))
+        if isinstance(obj, PerPartition):
+            expected = set(context.asset_partition_keys) if context.has_asset_partitions else set()
+            if set(obj) != expected:
+                missing, extra = sorted(expected - set(obj)), sorted(set(obj) - expected)
+                raise DataError(
+                    f"{context.asset_key.to_user_string()}: range output does not match the run's partitions "
+                    f"(missing {missing or 'none'}, unexpected {extra or 'none'})"
+                )
+            base = "/".join([self.base_uri.rstrip("/"), *context.asset_key.path])
+            paths = [self._write(f"{base}/{key}", value) for key, value in sorted(obj.items())]
+            context.add_output_metadata({"paths": paths, "partitions": len(paths)})
+            return
+        path = self._write(self._stem(context), obj)
+        context.add_output_metadata({"path": path})
+
+    def _write(self, uri: str, obj: Any) -> str:
+        """Store ``obj`` at ``uri`` plus the extension for its type; returns the path written."""
+        fs, stem = filesystem(uri)
         fs.create_dir(stem.rsplit("/", 1)[0], recursive=True)
         if isinstance(obj, pd.DataFrame):
             path = f"{stem}.parquet"
@@ -62,10 +89,20 @@ class SentinelIOManager(ConfigurableIOManager):
             other = f"{stem}.{ext}"
             if other != path and fs.get_file_info(other).type == pafs.FileType.File:
                 fs.delete_file(other)
-        context.add_output_metadata({"path": path})
+        return path
 
     def load_input(self, context: InputContext) -> Any:
-        fs, stem = filesystem(self._stem(context))
+        if context.has_asset_key and context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            base = "/".join([self.base_uri.rstrip("/"), *context.asset_key.path])
+            what = context.asset_key.to_user_string()
+            return PerPartition(
+                {key: self._read(f"{base}/{key}", what) for key in context.asset_partition_keys}
+            )
+        what = context.asset_key.to_user_string() if context.has_asset_key else "the upstream op"
+        return self._read(self._stem(context), what)
+
+    def _read(self, uri: str, what: str) -> Any:
+        fs, stem = filesystem(uri)
         for ext in _EXTENSIONS:
             path = f"{stem}.{ext}"
             if fs.get_file_info(path).type != pafs.FileType.File:
@@ -82,5 +119,4 @@ class SentinelIOManager(ConfigurableIOManager):
                 raise DataError(
                     f"{path}: stored value is corrupt ({exc}); re-materialize the asset"
                 ) from None
-        what = context.asset_key.to_user_string() if context.has_asset_key else "the upstream op"
         raise DataError(f"{stem}.*: no stored value; materialize {what} first")

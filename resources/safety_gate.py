@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from dagster import ConfigurableResource, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from drift_sentinel.remediation.actions import ACTIONS
 from drift_sentinel.remediation.actions import NOTIFY_ACTIONS as _NOTIFY_ACTIONS
 from drift_sentinel.safety import GateDecision, GateEvidence, SafetyPolicy, evaluate_gate
 
@@ -38,6 +39,10 @@ CHANGE_LOCK_TAG = "sentinel/change_lock"
 NOTIFY_ACTIONS = _NOTIFY_ACTIONS
 """Actions that only inform people (``changes_model=False`` in the action catalog); their history is kept apart
 from the actions that change the model."""
+
+HISTORY_LIMIT = 100
+"""Most run records one evidence query reads: newest first, filtered by model, action group and gate verdict
+(or incident, or in-progress status), so a gate decision costs the same with 10 or 100,000 past runs."""
 
 _IN_PROGRESS = [
     DagsterRunStatus.QUEUED,
@@ -85,29 +90,43 @@ class SafetyGateResource(ConfigurableResource):
         request: ActionRequest,
     ) -> GateEvidence:
         """Read the model's remediation history from the instance and the headroom from this host."""
-        records = instance.get_run_records(RunsFilter(tags={MODEL_TAG: model_id}))
-        this = next((r for r in records if r.dagster_run.run_id == run_id), None)
-        order = this.storage_id if this is not None else None
+        # Bounded reads only (tag filters + limits): the gate's cost does not grow with the model's run history.
         notifying = action in NOTIFY_ACTIONS
-        others = [
+        group = sorted({a for a in (*ACTIONS, action) if (a in NOTIFY_ACTIONS) == notifying})
+        this = next(iter(instance.get_run_records(RunsFilter(run_ids=[run_id]), limit=1)), None)
+        order = this.storage_id if this is not None else None
+        acted = [
             r
-            for r in records
+            for r in instance.get_run_records(
+                RunsFilter(tags={MODEL_TAG: model_id, GATE_TAG: "PASSED", ACTION_TAG: group}),
+                limit=HISTORY_LIMIT,
+            )
             if r.dagster_run.run_id != run_id
-            and (r.dagster_run.tags.get(ACTION_TAG) in NOTIFY_ACTIONS) == notifying
         ]
-        acted = [r for r in others if r.dagster_run.tags.get(GATE_TAG) == "PASSED"]
         starts = [r.start_time for r in acted if r.start_time is not None]
         last_action_at = datetime.fromtimestamp(max(starts), UTC) if starts else None
         attempts = sum(
             1
-            for r in acted
-            if r.dagster_run.tags.get(INCIDENT_TAG) == incident_id
-            and r.dagster_run.tags.get(ACTION_TAG) == action
+            for r in instance.get_run_records(
+                RunsFilter(
+                    tags={
+                        MODEL_TAG: model_id,
+                        INCIDENT_TAG: incident_id,
+                        ACTION_TAG: action,
+                        GATE_TAG: "PASSED",
+                    }
+                ),
+                limit=HISTORY_LIMIT,
+            )
+            if r.dagster_run.run_id != run_id
         )
         running = sum(
             1
-            for r in others
-            if r.dagster_run.status in _IN_PROGRESS and (order is None or r.storage_id < order)
+            for r in instance.get_run_records(
+                RunsFilter(tags={MODEL_TAG: model_id, ACTION_TAG: group}, statuses=_IN_PROGRESS),
+                limit=HISTORY_LIMIT,
+            )
+            if r.dagster_run.run_id != run_id and (order is None or r.storage_id < order)
         )
         return GateEvidence(
             model_id=model_id,

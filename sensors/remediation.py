@@ -46,6 +46,10 @@ from sentinel_assets import history
 # Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
 REMEDIATION_RUN_PRIORITY = "10"
 
+REPORTS_PER_TICK = 100
+"""Most rca_report materializations one tick reads after its cursor (a backfill's burst is read over a few
+ticks; each tick's cost stays bounded however long the model's history is)."""
+
 
 def _value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
     """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`sentinel_assets.history` gives)."""
@@ -140,7 +144,7 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
     )
     def remediation_sensor(context: SensorEvaluationContext):
         records = history.materializations_after(
-            context.instance, rca_key, int(context.cursor) if context.cursor else None
+            context.instance, rca_key, int(context.cursor) if context.cursor else None, limit=REPORTS_PER_TICK
         )
         if not records:
             return SkipReason(

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from drift_sentinel.detection.profile import category_text, infer_kind
@@ -268,6 +267,8 @@ def domain_classifier_test(
             status=f"the classifier could not be trained on these rows: {exc}", **base.fields(),
         )  # fmt: skip
     auc = _auc(y, oof)
+    from scipy import stats  # imported on first use (start-up of every run)
+
     p_value = float(stats.mannwhitneyu(oof[y == 1], oof[y == 0], alternative="greater").pvalue)
     drifted = bool(p_value <= alpha and auc - 0.5 >= threshold)
     importances = {n: float(max(d / n_folds, 0.0)) for n, d in zip(names, drops, strict=True)}

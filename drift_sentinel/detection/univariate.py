@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import special, stats
+from scipy import special
 
 from drift_sentinel.detection._kernels import sorted_ks_wasserstein
 from drift_sentinel.detection.results import TestResult
@@ -72,6 +72,8 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = float(np.round(m * n / (m + n)))
     if en <= 1000:
+        from scipy import stats  # scipy.stats costs seconds to import; only small samples need it
+
         return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
     root = math.sqrt(en)
     t = root * d
@@ -107,6 +109,8 @@ def ks_sorted(u: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
         return math.nan, math.nan, math.nan
     d, w = _merge(u, v)
     if max(n1, n2) <= KS_EXACT_MAX_N:
+        from scipy import stats  # imported on first use: seconds of start-up for every run otherwise
+
         res = stats.ks_2samp(u, v)
         d, p = float(res.statistic), float(res.pvalue)
     else:
@@ -246,6 +250,8 @@ def chi_square_from_counts(
     if table.shape[1] < 2:
         stat, p = 0.0, 1.0
     else:
+        from scipy import stats  # imported on first use (start-up of every run)
+
         res = stats.chi2_contingency(table)
         stat, p = float(res.statistic), float(res.pvalue)
     v = cramers_v(stat, n_ref + n_cur, table.shape[1])
