@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drift_sentinel.detection.config import DetectionConfig, FeatureKind
 from drift_sentinel.errors import ConfigError, UnknownModelError
+from drift_sentinel.remediation.retrain_target import RetrainTarget
 from drift_sentinel.safety import SafetyPolicy
 
 DEFAULT_CONFIG = "sentinel.yaml"
@@ -156,6 +157,9 @@ class ModelSpec(_Strict):
     safety: SafetyPolicy = Field(default_factory=SafetyPolicy)
     alerts: AlertRouting = Field(default_factory=AlertRouting)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    retrain: RetrainTarget = Field(
+        default_factory=RetrainTarget, description="where retrain_model's challenger comes from"
+    )
     upstream_assets: list[str] = Field(
         default_factory=list,
         description="other teams' Dagster assets this model consumes (asset key 'a/b', optionally 'a/b:check'); "

@@ -30,6 +30,7 @@ from dagster import (
 )
 
 from examples.feature_pipeline.generator import generate_transactions
+from examples.feature_pipeline.training import train_fraud_model
 
 days = DailyPartitionsDefinition(start_date="2024-10-01", end_date="2024-10-15")
 
@@ -128,7 +129,7 @@ def build_defs(*, storage: str | None = None, drift_from: str | None = None) -> 
     env = os.environ
     return Definitions(
         assets=[*pipeline_assets, *drift_checks, *quality_checks],
-        jobs=[feature_pipeline_job, references_job],
+        jobs=[feature_pipeline_job, references_job, train_fraud_model],
         resources={
             "io_manager": FilesystemIOManager(
                 base_dir=storage
