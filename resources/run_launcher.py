@@ -244,3 +244,23 @@ def launch_and_wait(
                 instance.run_coordinator.cancel_run(run.run_id)
                 return LaunchedRun(run.run_id, now.status.value, True, time.monotonic() - started)
             time.sleep(poll_seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m resources.run_launcher [sentinel.yaml]``: check every retrain target; exit 4 naming a bad one."""
+    from drift_sentinel.config import load_config
+    from drift_sentinel.errors import SentinelError
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        config = load_config(args[0] if args else None)
+        check_targets(config)
+    except SentinelError as exc:
+        print(f"drift-sentinel: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(f"{config.source}: retrain targets OK ({len(config.models)} model(s))")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
