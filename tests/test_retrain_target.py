@@ -212,26 +212,3 @@ def test_the_builtin_trainer_tags_its_mlflow_run_with_the_dagster_run_incident_a
     tags = MlflowClient(tracking_uri=mlflow_server_url).get_run(lineage["mlflow_run_id"]).data.tags
     assert tags["dagster_run_id"] == run.run_id
     assert tags["sentinel.incident"] == "inc-builtin" and tags["sentinel.action"] == "retrain_model"
-
-
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"train": {"prediction_log": "/nonexistent/log"}}, "ended FAILURE"),
-        ({"train_name": "another-model"}, "registered no new version"),
-        ({"timeout_seconds": 0.5}, "timed out after 0.5 s"),
-    ],
-    ids=["run-fails", "no-version", "time-out"],
-)
-def test_a_training_run_that_fails_registers_nothing_or_times_out_changes_nothing(
-    tmp_path: Path, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch, change: dict, reason: str
-) -> None:
-    world = make_world(tmp_path, mlflow_server_url, monkeypatch, **change)
-    run = world.run("inc-bad")
-    assert run.status is DagsterRunStatus.FAILURE
-    message = world.failure(run.run_id)
-    assert reason in message and "nothing was changed" in message
-    assert [v.version for v in world.registry.versions(world.name)] == ["1"]
-    assert world.registry.champion(world.name).version == "1"
-    assert world.registry.champion(world.name, "challenger") is None
-    assert world.audit("action") == []
