@@ -180,7 +180,8 @@ def _create_run(
         key = AssetKey(target.asset_path)
         if not repo.asset_graph.has(key):
             raise ConfigError(f"unknown asset {target.asset!r} in code location {location.name!r}")
-        job_name, assets = repo.get_implicit_asset_job_names()[0], {key}
+        job_name = repo.asset_graph.get_implicit_job_name_for_assets([key], repo) or "__ASSET_JOB"
+        assets = {key}
     selector = JobSubsetSelector(
         location_name=location.name,
         repository_name=repo.name,

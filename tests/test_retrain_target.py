@@ -82,10 +82,11 @@ def make_world(
     mlflow_url: str,
     monkeypatch: pytest.MonkeyPatch,
     *,
+    form: str = "job",
     train_name: str | None = None,
     **job: Any,
 ) -> World:
-    """A models file whose retrain target is the team's job, a workspace file, 3 windows of labelled rows."""
+    """A models file whose retrain target is the team's job (or asset), a workspace file, 3 windows of rows."""
     name = f"fraud-{uuid.uuid4().hex[:8]}"
     spec = yaml.safe_load((REPO / "sentinel.yaml").read_text())
     model = spec["models"][0]
@@ -102,11 +103,12 @@ def make_world(
         "kind": "logistic_regression",
         **job.pop("train", {}),
     }
+    step = "train_and_register" if form == "job" else "models__fraud_model"
     model["retrain"] = {
-        "job": "train_fraud_model",
+        **({"job": "train_fraud_model"} if form == "job" else {"asset": "models/fraud_model"}),
         "code_location": "feature_pipeline",
         "run_config": {
-            "ops": {"train_and_register": {"config": train_config}},
+            "ops": {step: {"config": train_config}},
             "resources": {"mlflow": {"config": {"experiment_name": name, "mlflow_tracking_uri": mlflow_url}}},
         },
         **job,
@@ -164,10 +166,11 @@ def make_world(
     return world
 
 
+@pytest.mark.parametrize(("form", "job_name"), [("job", "train_fraud_model"), ("asset", "__ASSET_JOB")])
 def test_the_teams_training_run_produces_the_challenger_which_is_promoted_and_traced(
-    tmp_path: Path, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch, form: str, job_name: str
 ) -> None:
-    world = make_world(tmp_path, mlflow_server_url, monkeypatch)
+    world = make_world(tmp_path, mlflow_server_url, monkeypatch, form=form)
     run = world.run("inc-team")
     assert run.status is DagsterRunStatus.SUCCESS, world.failure(run.run_id)
     (action,) = world.audit("action")
@@ -177,8 +180,13 @@ def test_the_teams_training_run_produces_the_challenger_which_is_promoted_and_tr
     training_run_id = lineage["training_run"]["run_id"]
     # the team's run: launched through the instance, tagged like a remediation run, finished
     team_run = world.instance.get_run_by_id(training_run_id)
-    assert team_run is not None and team_run.job_name == "train_fraud_model"
+    assert team_run is not None and team_run.job_name == job_name
     assert team_run.status is DagsterRunStatus.SUCCESS
+    if form == "asset":
+        assert team_run.asset_selection == {AssetKey(["models", "fraud_model"])}
+        assert (
+            world.instance.get_latest_materialization_event(AssetKey(["models", "fraud_model"])) is not None
+        )
     assert team_run.tags[INCIDENT_TAG] == "inc-team" and team_run.tags[ACTION_TAG] == "retrain_model"
     assert team_run.tags[ACTOR_TAG] == "user:test" and team_run.tags["sentinel/remediation_run"] == run.run_id
     # the version it registered is the new champion, and its MLflow run names the team's Dagster run

@@ -5,7 +5,7 @@ docs/remediation.md). It is ordinary team code: it tracks its MLflow run with ``
 ``mlflow_tracking`` resource (which tags the run ``dagster_run_id=<this Dagster run>``) and ends that run with
 the package's ``end_mlflow_on_run_finished`` hook, and registers the model it trained as a new version whose
 source run is that MLflow run. Drift Sentinel finds the version by that tag, then evaluates it against the
-champion itself.
+champion itself. ``models/fraud_model`` is the same training as an asset (the ``retrain: {asset: …}`` form).
 
 Which rows to train on: the op's config, or the window Drift Sentinel put on the run as tags
 (``sentinel/train_start`` .. ``sentinel/train_end``, the rows before its held-out window).
@@ -14,7 +14,7 @@ Which rows to train on: the op's config, or the window Drift Sentinel put on the
 import warnings
 from datetime import datetime
 
-from dagster import Config, OpExecutionContext, job, op
+from dagster import AssetExecutionContext, Config, OpExecutionContext, asset, job, op
 
 with warnings.catch_warnings():  # the hook is a beta function of dagster-mlflow: warned about at import
     warnings.simplefilter("ignore")
@@ -22,6 +22,9 @@ with warnings.catch_warnings():  # the hook is a beta function of dagster-mlflow
 
 from drift_sentinel.training import evaluate_model, train_model
 from drift_sentinel.windows import read_window
+
+tracking = mlflow_tracking
+"""dagster-mlflow's resource, bound as ``mlflow`` by the code location (configured per run)."""
 
 TRAIN_START_TAG = "sentinel/train_start"
 TRAIN_END_TAG = "sentinel/train_end"
@@ -41,9 +44,7 @@ class TrainingConfig(Config):
     seed: int = 0
 
 
-@op(required_resource_keys={"mlflow"})
-def train_and_register(context: OpExecutionContext, config: TrainingConfig) -> str:
-    """Train on the window's labelled rows, log the model to the tracked MLflow run, register a version."""
+def _train_and_register(context: OpExecutionContext | AssetExecutionContext, config: TrainingConfig) -> str:
     import mlflow
     import mlflow.sklearn
     import sklearn
@@ -79,8 +80,29 @@ def train_and_register(context: OpExecutionContext, config: TrainingConfig) -> s
     return version
 
 
+@op(required_resource_keys={"mlflow"})
+def train_and_register(context: OpExecutionContext, config: TrainingConfig) -> str:
+    """Train on the window's labelled rows, log the model to the tracked MLflow run, register a version."""
+    return _train_and_register(context, config)
+
+
+@asset(key=["models", "fraud_model"], required_resource_keys={"mlflow"}, group_name="training")
+def fraud_model(context: AssetExecutionContext, config: TrainingConfig) -> str:
+    """The same training as an asset: the registered version. An asset has no run-end hook, so the MLflow run
+    ``mlflow_tracking`` started is ended here (otherwise it stays RUNNING)."""
+    import mlflow
+
+    try:
+        version = _train_and_register(context, config)
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run()
+    context.add_output_metadata({"registered_model": config.registered_model_name, "version": version})
+    return version
+
+
 @job(
-    resource_defs={"mlflow": mlflow_tracking},
     hooks={end_mlflow_on_run_finished},
     description="Train the fraud model on labelled rows and register a new version in MLflow.",
 )
