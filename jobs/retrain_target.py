@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 from dagster import Failure
 
-from drift_sentinel.errors import ExternalServiceError
 from drift_sentinel.remediation.retrain import RetrainOutcome, evaluate_challenger
 from drift_sentinel.remediation.retrain_target import DAGSTER_RUN_ID_TAG, RetrainTarget
 from resources.run_launcher import LaunchedRun, launch_and_wait, workspace_file
@@ -72,9 +71,31 @@ def retrain_through_target(
     log: Any = None,
 ) -> tuple[RetrainOutcome, dict[str, Any]]:
     """Launch the team's run, find the version it registered and judge it; return the outcome and lineage."""
-    launched: LaunchedRun = launch_and_wait(
-        instance, workspace_file(config, target), target, tags=tags, log=log
+    launched = launch_and_wait(instance, workspace_file(config, target), target, tags=tags, log=log)
+    return judge_training_run(
+        launched,
+        target=target,
+        registry=registry,
+        name=name,
+        holdout=holdout,
+        label=label,
+        settings=settings,
+        champion_alias=champion_alias,
     )
+
+
+def judge_training_run(
+    launched: LaunchedRun,
+    *,
+    target: RetrainTarget,
+    registry: Any,
+    name: str,
+    holdout: pd.DataFrame,
+    label: str,
+    settings: Mapping[str, Any],
+    champion_alias: str,
+) -> tuple[RetrainOutcome, dict[str, Any]]:
+    """After the team's run: fail closed unless it succeeded and registered a loadable version; judge that one."""
     lineage: dict[str, Any] = {"target": target.describe(), "training_run": launched.to_dict()}
     if not launched.ok:
         why = (
@@ -109,7 +130,7 @@ def retrain_through_target(
             champion_alias=champion_alias,
             params={"target": target.describe(), "training_run_id": launched.run_id},
         )
-    except (ExternalServiceError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except Exception as exc:  # a team's artifact can fail to load in any way: fail closed, name it
         raise Failure(
             description=f"retrain: {name} v{version.version} from training run {launched.run_id} cannot be "
             f"loaded or evaluated: {exc}; nothing was changed",
