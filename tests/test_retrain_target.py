@@ -83,7 +83,6 @@ def make_world(
     monkeypatch: pytest.MonkeyPatch,
     *,
     form: str = "job",
-    train_name: str | None = None,
     **job: Any,
 ) -> World:
     """A models file whose retrain target is the team's job (or asset), a workspace file, 3 windows of rows."""
@@ -98,7 +97,7 @@ def make_world(
     }
     train_config = {
         "prediction_log": str(tmp_path / "log"),
-        "registered_model_name": train_name or name,
+        "registered_model_name": name,
         "features": {f["name"]: f["kind"] for f in model["features"]},
         "kind": "logistic_regression",
         **job.pop("train", {}),
