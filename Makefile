@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint ui bench lock clean
+.PHONY: install demo live test test-fast lint ui api bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -18,6 +18,11 @@ install: $(STAMP)
 ## Run the whole loop on the embedded default (local Dagster instance, local files, MLflow on SQLite).
 demo: install
 	$(VENV)/bin/drift-sentinel demo
+
+## The loop running by itself: dagster dev and a real-time replay with drift; prints each window, incident and
+## remediation as it happens (home: .sentinel/live; Ctrl-C stops both).
+live: install
+	$(PY) -m sentinel_assets.live_demo $(LIVE_ARGS)
 
 ## Lint, then every test (unit, Dagster, integration against real servers, the demo end to end).
 test: install
@@ -35,6 +40,13 @@ lint: install
 ## The Dagster UI on the demo's instance.
 ui: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.sentinel/dagster_home} $(VENV)/bin/dagster dev -w workspace.yaml
+
+## The service API (docs/api.md) on the demo's instance; remediation launches go through `make ui`'s webserver.
+## A development token: `.venv/bin/drift-sentinel token issue --role operator --team ml-platform`.
+api: install
+	test -f $${SENTINEL_HOME:-.sentinel}/keys/jwks.json || $(VENV)/bin/drift-sentinel token issue >/dev/null
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.sentinel/dagster_home} $(VENV)/bin/uvicorn api.app:create_app --factory \
+		--host $${API_HOST:-127.0.0.1} --port $${API_PORT:-8000}
 
 bench: install
 	$(PY) benchmarks/run_all.py

@@ -30,6 +30,8 @@ CORE_COMMANDS: dict[str, str] = {
     "check": "drift_sentinel.commands.check:register",
     "correlate": "drift_sentinel.commands.correlate:register",
     "audit": "drift_sentinel.commands.audit:register",
+    "replay": "drift_sentinel.commands.replay:register",
+    "token": "drift_sentinel.commands.token:register",
 }
 
 DEBUG_FLAG = "--debug"
@@ -55,7 +57,20 @@ def _load(target: str) -> Callable[[argparse._SubParsersAction], None] | None:
     return getattr(module, attr)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _targets() -> dict[str, str]:
+    targets = dict(CORE_COMMANDS)
+    for ep in entry_points(group="drift_sentinel.commands"):
+        targets.setdefault(ep.name, ep.value)
+    return targets
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with ``only`` that one when it names a command.
+
+    Loading one command is what keeps ``drift-sentinel check`` from importing the Dagster layer that the
+    plugged-in commands (``demo``, ``health``, ...) need: a plugin is imported only when it is run or when
+    the whole command list is shown.
+    """
     parser = Parser(
         prog="drift-sentinel",
         description="Detect, explain, remediate and audit ML model drift.",
@@ -66,10 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         DEBUG_FLAG, action="store_true", help="show the traceback of an error (anywhere on the command line)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    targets = dict(CORE_COMMANDS)
-    for ep in entry_points(group="drift_sentinel.commands"):
-        targets.setdefault(ep.name, ep.value)
-    for name in sorted(targets):
+    targets = _targets()
+    names = [only] if only in targets else sorted(targets)
+    for name in names:
         register = _load(targets[name])
         if register is not None:
             register(sub)
@@ -98,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = debug or os.environ.get("DRIFT_SENTINEL_DEBUG", "") not in ("", "0", "false")
     command = next((a for a in args_list if not a.startswith("-")), "")
     try:
-        parser = build_parser()
+        parser = build_parser(only=command)
         args = parser.parse_args(args_list)
     except SystemExit as exc:  # --help (0) or a usage error (EXIT_USAGE)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE

@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drift_sentinel.detection.config import DetectionConfig, FeatureKind
 from drift_sentinel.errors import ConfigError, UnknownModelError
+from drift_sentinel.performance.spec import PerformanceSpec
 from drift_sentinel.remediation.retrain_target import RetrainTarget
-from drift_sentinel.safety import SafetyPolicy
+from drift_sentinel.safety import SafetyPolicy, parse_duration
 
 DEFAULT_CONFIG = "sentinel.yaml"
 _MODEL_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -85,6 +86,26 @@ class WindowSpec(_Strict):
     start: datetime
     end: datetime | None = Field(default=None, description="exclusive; open-ended when omitted")
     timezone: str = "UTC"
+    live_check: timedelta | None = Field(
+        default=timedelta(seconds=30),
+        description="how often the open window of an open-ended model is tested so far ('30s'); 'off' disables",
+    )
+
+    @field_validator("live_check", mode="before")
+    @classmethod
+    def _live_check(cls, value: object) -> object:
+        if value is None or value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+            return None  # YAML reads a bare `off` as false
+        if isinstance(value, str) and not value.startswith("P"):
+            value = parse_duration(value)
+        if isinstance(value, timedelta) and value < timedelta(seconds=1):
+            raise ValueError("live_check must be at least 1s (or 'off')")
+        return value
+
+    @property
+    def live(self) -> bool:
+        """Whether the open window is checked live: an open-ended model with ``live_check`` on."""
+        return self.end is None and self.live_check is not None
 
     @field_validator("timezone")
     @classmethod
@@ -160,6 +181,7 @@ class ModelSpec(_Strict):
     retrain: RetrainTarget = Field(
         default_factory=RetrainTarget, description="where retrain_model's challenger comes from"
     )
+    performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
     upstream_assets: list[str] = Field(
         default_factory=list,
         description="other teams' Dagster assets this model consumes (asset key 'a/b', optionally 'a/b:check'); "

@@ -114,8 +114,33 @@ def learn_suite(
     return QualitySuite(columns=tuple(columns), mostly=mostly)
 
 
+def _numbers_as_numbers(window: pd.DataFrame, suite: QualitySuite) -> pd.DataFrame:
+    """Numeric columns (those with a learned range) that arrive as text — a few strings such as ``"N/A?"``
+    among numbers — are validated as numbers: the strings count as missing (the null-rate expectation sees
+    them) and the range expectation still runs, instead of being skipped for a text column."""
+    text = [
+        c.column
+        for c in suite.columns
+        if c.min_value is not None
+        and c.column in window.columns
+        and not pd.api.types.is_numeric_dtype(window[c.column])
+    ]
+    if not text:
+        return window
+    window = window.copy()
+    for name in text:
+        window[name] = pd.to_numeric(window[name].astype("string"), errors="coerce").astype("float64")
+    return window
+
+
 def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
-    """Validate ``window`` against ``suite`` with Great Expectations."""
+    """Validate ``window`` against ``suite`` with Great Expectations.
+
+    >>> suite = learn_suite(pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0] * 25}), numeric=["amount"])
+    >>> stray = pd.DataFrame({"amount": [1.0, 2.0, "N/A?", 3.0] * 25}, dtype=object)
+    >>> [f.expectation for f in validate_window(stray, suite).failures]
+    ['null_rate:amount']
+    """
     import warnings
 
     with warnings.catch_warnings():
@@ -124,6 +149,7 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
         import great_expectations.expectations as gxe
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
 
+    window = _numbers_as_numbers(window, suite)
     present = set(window.columns)
     expectations: list[tuple[str, str | None, Any]] = []
     for col in suite.columns:
@@ -194,6 +220,7 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
         if outcome.success:
             continue
         config = outcome.expectation_config
+        assert config is not None  # GX sets it on every result of a suite validation
         name, column = names[(config.type, config.kwargs.get("column"))]
         detail = outcome.result or {}
         if "unexpected_percent" in detail:

@@ -15,6 +15,7 @@ endpoint from ``S3_ENDPOINT_URL``). Files whose name is a date outside the windo
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -23,12 +24,21 @@ from pathlib import PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from drift_sentinel.errors import DataError, ExternalServiceError, SentinelError
 
 _DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
+_LOG = logging.getLogger(__name__)
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+FALLBACK_ENCODING = "cp1252"  # Windows-1252: what a spreadsheet on Windows writes; Latin-1 for its 5 gaps
 
 
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
@@ -84,12 +94,64 @@ def _read_error(path: str, fmt: str, exc: Exception) -> SentinelError:
     return DataError(f"{path}: cannot read as {fmt}: {exc}")
 
 
+def _decode(value: object) -> object:
+    """One CSV value: UTF-8 when it is valid UTF-8, else Windows-1252 (Latin-1 for bytes it leaves out)."""
+    if not isinstance(value, bytes):
+        return value
+    for encoding in ("utf-8", FALLBACK_ENCODING):
+        try:
+            return value.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return value.decode("latin-1")
+
+
+def _sniff_encoding(fs: pafs.FileSystem, path: str) -> str:
+    """``utf-16``/``utf-32`` when the file starts with their byte-order mark, else ``utf8``."""
+    try:
+        with fs.open_input_file(path) as handle:
+            head = handle.read(4)
+    except (OSError, pa.ArrowInvalid):
+        return "utf8"  # the dataset open below reports the problem
+    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf8")
+
+
+def _csv_format(encoding: str) -> ds.CsvFileFormat:
+    return ds.CsvFileFormat(read_options=pacsv.ReadOptions(encoding=encoding))
+
+
 def _read_file(
     fs: pafs.FileSystem, path: str, *, columns: Sequence[str] | None, filter_: ds.Expression | None
 ) -> pd.DataFrame:
+    """Read one Parquet or CSV file. CSV text is decoded consistently: UTF-8 (or UTF-16/32 with a byte-order
+    mark); a value or header that is not valid UTF-8 is decoded as Windows-1252 instead of being left as bytes,
+    and ``frame.attrs["decoding"]`` (also logged) says which columns and how many values."""
     fmt = "csv" if path.endswith(".csv") else "parquet"
+    encoding = _sniff_encoding(fs, path) if fmt == "csv" else "utf8"
     try:
-        dataset = ds.dataset(path, filesystem=fs, format=fmt)
+        return _read_dataset(fs, path, fmt, encoding, columns, filter_)
+    except UnicodeDecodeError:  # the header (column names) is not UTF-8
+        if fmt != "csv" or encoding != "utf8":
+            raise DataError(f"{path}: cannot decode the file as {encoding}") from None
+    frame = _read_dataset(fs, path, fmt, FALLBACK_ENCODING, columns, filter_)
+    note = f"{path}: not UTF-8; the whole file was decoded as {FALLBACK_ENCODING}"
+    frame.attrs["decoding"] = note
+    _LOG.warning(note)
+    return frame
+
+
+def _read_dataset(
+    fs: pafs.FileSystem,
+    path: str,
+    fmt: str,
+    encoding: str,
+    columns: Sequence[str] | None,
+    filter_: ds.Expression | None,
+) -> pd.DataFrame:
+    try:
+        dataset = ds.dataset(
+            path, filesystem=fs, format=_csv_format(encoding) if fmt == "csv" and encoding != "utf8" else fmt
+        )
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (pa.ArrowInvalid, OSError) as exc:
@@ -102,7 +164,31 @@ def _read_file(
         table = dataset.to_table(columns=list(columns) if columns is not None else None, filter=filter_)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _read_error(path, fmt, exc) from None
-    return table.to_pandas()
+    frame = table.to_pandas()
+    if fmt != "csv":
+        return frame
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    notes = []
+    for name in binary:  # pyarrow leaves a CSV column with invalid UTF-8 as bytes: decode every value
+        raw = frame[name]
+        fallback = int(raw.map(lambda v: isinstance(v, bytes) and not _is_utf8(v)).sum())
+        frame[name] = raw.map(_decode)
+        notes.append(f"{name!r} ({fallback} value(s))")
+    if notes:
+        note = f"{path}: not valid UTF-8 in column(s) {', '.join(notes)}; decoded as {FALLBACK_ENCODING}"
+        frame.attrs["decoding"] = note
+        _LOG.warning(note)
+    elif encoding != "utf8":
+        frame.attrs["decoding"] = f"{path}: decoded as {encoding} (byte-order mark)"
+    return frame
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def read_window(

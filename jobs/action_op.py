@@ -33,7 +33,8 @@ from drift_sentinel.remediation.actions import ActionSpec, action_spec
 from drift_sentinel.remediation.undo import NoUndo, UndoRecord
 from jobs.audit import actor_of, record_plan_event
 from jobs.plan import RemediationConfig, RemediationPlan
-from jobs.rollback import StepOutcome, undo_and_record, undo_resources
+from jobs.reconcile import mark, mark_unverified
+from jobs.rollback import StepOutcome, rolled_back, undo_and_record, undo_resources
 from resources.safety_gate import ActionRequest
 
 BASE_RESOURCES: tuple[str, ...] = ("catalog", "audit_trail")
@@ -228,6 +229,9 @@ def run_action(context: OpExecutionContext, plan: RemediationPlan, kind: type[Ac
         outcome.update(steps.rehearse())
         return _done(run, "dry_run", outcome)
     undo = steps.check()
+    tracked = kind.spec.rollbackable  # persisted before the change, so a dead worker's change is found
+    if tracked:
+        mark_unverified(context.instance, context.run_id, undo)
     try:
         applied = steps.apply()
         undo = undo if applied.changed else NoUndo()
@@ -235,14 +239,26 @@ def run_action(context: OpExecutionContext, plan: RemediationPlan, kind: type[Ac
         back = steps.read_back()
         outcome.update(back.fields)
     except BaseException:  # a failure or a terminated run: leave the live systems as they were
-        undo_now(run, undo, "interrupted or failed while applying")
+        _settle(run, tracked, undo_now(run, undo, "interrupted or failed while applying"))
         raise
     if back.ok:
+        if tracked and not applied.changed:
+            mark(context.instance, context.run_id, "unchanged")
         return _done(run, applied.status, outcome, applied.note)
     undone = undo_now(run, undo, back.problem)
+    _settle(run, tracked, undone)
     outcome["undone"] = [s.to_dict() for s in undone]
     _done(run, "failed", outcome)
     raise Failure(description=back.problem, metadata=dict(back.metadata))
+
+
+def _settle(run: ActionRun, tracked: bool, undone: tuple[StepOutcome, ...]) -> None:
+    if tracked:
+        mark(
+            run.context.instance,
+            run.context.run_id,
+            "rolled_back" if rolled_back(undone) else "rollback_failed",
+        )
 
 
 @cache

@@ -79,10 +79,7 @@ class NotifyTeam(Action):
             details={"owners": ", ".join(model.owners)},
         )
         self.deliveries = self.run.resources["notifier"].send(notification, model.alerts)
-        fields = [
-            {"channel": d.channel, "ok": d.ok, "attempts": d.attempts, "error": d.error}
-            for d in self.deliveries
-        ]
+        fields = [d.to_dict() for d in self.deliveries]  # channel, ok, attempts, error, via, note
         return Applied(fields={"deliveries": fields}, changed=False)
 
     def read_back(self) -> ReadBack:

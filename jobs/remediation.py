@@ -21,8 +21,10 @@ from drift_sentinel.errors import UnknownNameError
 from drift_sentinel.safety import GateDecision
 from drift_sentinel.settings import Settings
 from jobs.action_op import RUNNERS, action_op, prepare_request, resources_of, runner_for
-from jobs.audit import record
+from jobs.audit import actor_of, record
 from jobs.plan import RemediationConfig, RemediationPlan
+from jobs.reconcile import reconcile
+from jobs.rollback import undo_resources
 from jobs.verification import verify_op
 from resources.safety_gate import ACTION_TAG, INCIDENT_TAG, MODEL_TAG
 
@@ -65,6 +67,17 @@ def _gate(context: OpExecutionContext, config: RemediationConfig):
     context.instance.add_run_tags(
         context.run_id, {MODEL_TAG: spec.id, INCIDENT_TAG: incident, ACTION_TAG: action}
     )
+    for fixed in reconcile(
+        context.instance,
+        resources_of(context, {"catalog", "audit_trail", *undo_resources()}),
+        actor=actor_of(tags),
+        model_id=spec.id,
+        skip_run_id=context.run_id,
+    ):
+        (context.log.warning if fixed.done else context.log.error)(
+            f"reconciled {fixed.action} of run {fixed.run_id}: {fixed.reason}; undo "
+            + ", ".join(f"{s.name}: {s.status}" for s in fixed.steps)
+        )
     keys = runner_for(action).resources
     request, details = prepare_request(
         action, model=spec, config=config, instance=context.instance, resources=resources_of(context, keys)

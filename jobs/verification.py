@@ -23,6 +23,7 @@ from drift_sentinel.remediation.verification import VerificationResult, WindowSt
 from drift_sentinel.windows import read_window
 from jobs.audit import record_plan_event
 from jobs.plan import RemediationPlan
+from jobs.reconcile import mark
 from jobs.rollback import StepOutcome, rolled_back, undo_and_record, undo_resources
 from resources.catalog import ModelCatalogResource
 from resources.notifier import NotifierResource
@@ -123,6 +124,7 @@ def _verify(context: OpExecutionContext, plan: RemediationPlan, outcome: dict[st
         if keep:
             assert result is not None
             audit("verification", result.verdict.value, result.to_dict())
+            mark(context.instance, context.run_id, "verified")
             context.log.info(f"verification {result.verdict.value}: " + "; ".join(result.reasons))
         else:
             why = (
@@ -134,6 +136,7 @@ def _verify(context: OpExecutionContext, plan: RemediationPlan, outcome: dict[st
                 audit("verification", result.verdict.value, result.to_dict())
             resources = {key: getattr(context.resources, key) for key in undo_resources()}
             steps = undo_and_record(context, plan, outcome["undo"], resources, why)
+            mark(context.instance, context.run_id, "rolled_back" if rolled_back(steps) else "rollback_failed")
             _after_rollback(context, notifier, spec, plan, why, steps, audit)
     assert result is not None
     if not keep:

@@ -6,9 +6,9 @@ prometheus-client collector on every scrape) and ``/health`` (the JSON of
 
 Nothing is pushed to the exporter: on each scrape the collector reads the latest materialization metadata of
 every monitored model's assets (``[<asset_prefix>, current_window | drift_report | rca_report |
-signal_anomalies]``) and the remediation runs (jobs ``remediate_<action>`` tagged ``sentinel/model``,
-``sentinel/incident``, ``sentinel/action``) from the instance's storage — SQLite on one machine, PostgreSQL in
-production — so any number of replicas, restarts and backfills give the same numbers.
+signal_anomalies | performance_report]``) and the remediation runs (jobs ``remediate_<action>`` tagged
+``sentinel/model``, ``sentinel/incident``, ``sentinel/action``) from the instance's storage — SQLite on one
+machine, PostgreSQL in production — so any number of replicas, restarts and backfills give the same numbers.
 
 Metric names are listed in :data:`METRICS`; ``deploy/prometheus/alert_rules.yml`` and the Grafana
 dashboards in ``deploy/grafana/`` use exactly these (a test checks it).
@@ -52,7 +52,32 @@ METRICS: dict[str, tuple[str, str]] = {
         "Drifted features (n_drifted) in the latest report.",
     ),
     "drift_sentinel_feature_drift_magnitude": ("gauge", "Per-feature drift magnitude in the latest report."),
-    "drift_sentinel_model_accuracy": ("gauge", "Labelled accuracy of the latest current_window."),
+    "drift_sentinel_model_accuracy": (
+        "gauge",
+        "Realized accuracy of the newest window with enough labels (performance_report; else current_window).",
+    ),
+    "drift_sentinel_model_accuracy_estimated": (
+        "gauge",
+        "CBPE-estimated accuracy of the newest window (before its labels arrive).",
+    ),
+    "drift_sentinel_model_accuracy_estimated_lower": (
+        "gauge",
+        "Lower end of the estimated accuracy's interval.",
+    ),
+    "drift_sentinel_model_accuracy_estimated_upper": (
+        "gauge",
+        "Upper end of the estimated accuracy's interval.",
+    ),
+    "drift_sentinel_model_roc_auc": ("gauge", "Realized ROC AUC of the newest window with enough labels."),
+    "drift_sentinel_model_roc_auc_estimated": ("gauge", "CBPE-estimated ROC AUC of the newest window."),
+    "drift_sentinel_labelled_fraction": (
+        "gauge",
+        "Share of the newest window's rows whose label has arrived.",
+    ),
+    "drift_sentinel_performance_breach": (
+        "gauge",
+        "1 when the newest performance_report breaches the model's performance minimum, else 0.",
+    ),
     "drift_sentinel_error_rate": ("gauge", "Error rate of the latest current_window."),
     "drift_sentinel_latency_p95_ms": ("gauge", "95th percentile latency (ms) of the latest current_window."),
     "drift_sentinel_window_rows": ("gauge", "Rows in the latest current_window."),
@@ -80,7 +105,7 @@ METRICS: dict[str, tuple[str, str]] = {
     ),
 }
 
-ASSETS = ("current_window", "drift_report", "rca_report", "signal_anomalies")
+ASSETS = ("current_window", "drift_report", "rca_report", "signal_anomalies", "performance_report")
 REMEDIATION_JOB_PREFIX = "remediate_"
 _STATUS = {
     DagsterRunStatus.SUCCESS: "success",
@@ -200,6 +225,10 @@ class SentinelCollector(Collector):
     def _latest(self, instance: DagsterInstance, key: AssetKey) -> tuple[Mapping[str, Any], float] | None:
         """Metadata of the newest partition among the recent materializations, and the newest timestamp."""
         records = instance.fetch_materializations(key, limit=self._history).records
+        return self._newest_of(records)
+
+    @staticmethod
+    def _newest_of(records: Sequence[Any]) -> tuple[Mapping[str, Any], float] | None:
         if not records:
             return None
         newest_time = max(r.timestamp for r in records)
@@ -234,9 +263,11 @@ class SentinelCollector(Collector):
                         _number(md, key),
                     )
 
+        performance = self._performance(instance, model, out)
         if latest["current_window"] is not None:
             md = latest["current_window"][0]
-            out.gauge("drift_sentinel_model_accuracy", labels, _number(md, "accuracy"))
+            if not performance:  # a model without performance_report: the window's labelled accuracy
+                out.gauge("drift_sentinel_model_accuracy", labels, _number(md, "accuracy"))
             out.gauge("drift_sentinel_error_rate", labels, _number(md, "error_rate"))
             out.gauge("drift_sentinel_latency_p95_ms", labels, _number(md, "latency_p95_ms"))
             out.gauge("drift_sentinel_window_rows", labels, _number(md, "dagster/row_count"))
@@ -289,6 +320,39 @@ class SentinelCollector(Collector):
                 ended,
             )
         out.gauge("drift_sentinel_open_incidents", labels, float(len(incidents - remediated)))
+
+    def _performance(self, instance: DagsterInstance, model: ModelRef, out: _Families) -> bool:
+        """Realized figures from the newest window that has them (labels arrive late, so the newest window
+        often has none yet), estimated ones and the breach flag from the newest window. False without reports."""
+        key = AssetKey([model.asset_prefix, "performance_report"])
+        records = instance.fetch_materializations(key, limit=self._history).records
+        newest = self._newest_of(records)
+        if newest is None:
+            return False
+        labels = {"model": model.model_id}
+        md = newest[0]
+        for family, name in (
+            ("drift_sentinel_model_accuracy_estimated", "accuracy_estimated"),
+            ("drift_sentinel_model_accuracy_estimated_lower", "accuracy_estimated_lower"),
+            ("drift_sentinel_model_accuracy_estimated_upper", "accuracy_estimated_upper"),
+            ("drift_sentinel_model_roc_auc_estimated", "roc_auc_estimated"),
+            ("drift_sentinel_labelled_fraction", "labelled_fraction"),
+        ):
+            out.gauge(family, labels, _number(md, name))
+        verdict = _text(md, "verdict")
+        if verdict is not None:
+            out.gauge("drift_sentinel_performance_breach", labels, 1.0 if verdict == "FAILED" else 0.0)
+        by_partition: dict[str, Mapping[str, Any]] = {}
+        for record in records:  # newest first: the first record of a partition is its latest
+            if record.partition_key not in by_partition and record.asset_materialization is not None:
+                by_partition[record.partition_key or ""] = record.asset_materialization.metadata
+        for family, name in (
+            ("drift_sentinel_model_accuracy", "accuracy"),
+            ("drift_sentinel_model_roc_auc", "roc_auc"),
+        ):
+            found = (_number(by_partition[p], name) for p in sorted(by_partition, reverse=True))
+            out.gauge(family, labels, next((v for v in found if v is not None), None))
+        return True
 
     def _incident_ids(self, instance: DagsterInstance, model: ModelRef) -> set[str]:
         """Every incident id in the model's drift reports, read incrementally (a cursor per model)."""

@@ -5,7 +5,8 @@ severity. A channel with no configuration (no webhook, no routing key, no SMTP h
 recipients) falls back to the outbox — a JSON-lines file plus a console line — and says so in its
 :class:`Delivery`. HTTP and SMTP deliveries are retried with exponential backoff
 (``backoff_seconds * 2**(attempt-1)``) on connection errors, 429 and 5xx; a failure after the last
-attempt is returned (``ok=False``), never swallowed, and the job decides what to do with it.
+attempt is returned (``ok=False``), never swallowed, and the job decides what to do with it; the notification
+is then also kept in the outbox (``"undelivered": true``), so nothing is lost while a channel is down.
 
 Secrets (the webhook URL, the routing key, the SMTP password) are plain fields here; wire them with
 ``EnvVar`` at the composition root so they stay out of run config. They never appear in errors, logs or
@@ -104,7 +105,7 @@ class NotifierResource(ConfigurableResource):
         payload = slack_payload(n, channel=routing.slack_channel)
         if not self.slack_webhook_url:
             return self._to_outbox(n, "slack", reason="no Slack webhook configured", payload=payload)
-        return self._retry("slack", lambda: self._post(self.slack_webhook_url or "", payload))
+        return self._retry(n, "slack", lambda: self._post(self.slack_webhook_url or "", payload), payload)
 
     def _pagerduty(self, n: Notification) -> Delivery:
         if not self.pagerduty_routing_key:
@@ -114,7 +115,8 @@ class NotifierResource(ConfigurableResource):
                 n, "pagerduty", reason="no PagerDuty routing key configured", payload=payload
             )
         payload = pagerduty_payload(n, self.pagerduty_routing_key)
-        return self._retry("pagerduty", lambda: self._post(self.pagerduty_url, payload))
+        kept = {k: v for k, v in payload.items() if k != "routing_key"}
+        return self._retry(n, "pagerduty", lambda: self._post(self.pagerduty_url, payload), kept)
 
     def _email(self, n: Notification, routing: AlertRouting) -> Delivery:
         if not self.smtp_host:
@@ -122,7 +124,7 @@ class NotifierResource(ConfigurableResource):
         if not routing.email_to:
             return self._to_outbox(n, "email", reason="no email recipients (alerts.email_to is empty)")
         message = email_message(n, sender=self.email_from, to=routing.email_to)
-        return self._retry("email", lambda: self._smtp(message))
+        return self._retry(n, "email", lambda: self._smtp(message))
 
     # ------------------------------------------------------------------------------------------ transport
 
@@ -163,7 +165,15 @@ class NotifierResource(ConfigurableResource):
                 raise ConnectionError(f"SMTP {exc.smtp_code} (temporary)") from None
             raise _Permanent(f"SMTP {exc.smtp_code}") from None
 
-    def _retry(self, channel: str, attempt: Callable[[], None]) -> Delivery:
+    def _retry(
+        self,
+        n: Notification,
+        channel: str,
+        attempt: Callable[[], None],
+        payload: dict[str, Any] | None = None,
+    ) -> Delivery:
+        """Try ``attempt`` up to ``max_attempts`` times with exponential backoff; after the last failure the
+        notification is kept in the outbox (nothing is lost) and the delivery says so (``ok`` stays False)."""
         attempts = 0
         error: str | None = None
         for attempts in range(1, max(1, self.max_attempts) + 1):  # noqa: B007
@@ -177,12 +187,21 @@ class NotifierResource(ConfigurableResource):
                 error = self._scrub(f"{type(exc).__name__}: {exc}")
                 if attempts < self.max_attempts:
                     time.sleep(self.backoff_seconds * 2 ** (attempts - 1))
-        return Delivery(channel=channel, ok=False, attempts=attempts, error=error, via=channel)
+        reason = f"{channel} not delivered after {attempts} attempt(s): {error}"
+        kept = self._to_outbox(n, channel, reason=reason, payload=payload, undelivered=True)
+        note = kept.note if kept.ok else f"NOT kept in the outbox: {kept.error}"
+        return Delivery(channel=channel, ok=False, attempts=attempts, error=error, via=channel, note=note)
 
     # ------------------------------------------------------------------------------------------ outbox
 
     def _to_outbox(
-        self, n: Notification, channel: str, *, reason: str, payload: dict[str, Any] | None = None
+        self,
+        n: Notification,
+        channel: str,
+        *,
+        reason: str,
+        payload: dict[str, Any] | None = None,
+        undelivered: bool = False,
     ) -> Delivery:
         entry = {
             "at": datetime.now(UTC).isoformat(),
@@ -190,6 +209,7 @@ class NotifierResource(ConfigurableResource):
             "reason": reason,
             "notification": n.to_dict(),
             "payload": payload,
+            "undelivered": undelivered,
         }
         line = self._scrub(json.dumps(entry, sort_keys=True, default=str))
         path = Path(self.outbox_path)

@@ -19,15 +19,19 @@ from dagster import (
     RunFailureSensorContext,
     RunStatusSensorContext,
     SensorDefinition,
+    SensorEvaluationContext,
     SkipReason,
     run_failure_sensor,
     run_status_sensor,
+    sensor,
 )
 
 from drift_sentinel.audit import AuditEvent
 from drift_sentinel.errors import SentinelError
 from drift_sentinel.notifications import Notification
 from jobs.audit import actor_of, observe_on_audit_log
+from jobs.reconcile import reconcile
+from jobs.rollback import undo_resources
 from jobs.verification import ESCALATED_TAG
 from resources.audit_trail import AuditTrailResource
 from resources.catalog import ModelCatalogResource
@@ -158,3 +162,34 @@ def build_escalation_sensors(jobs: list[JobDefinition]) -> list[SensorDefinition
         )
 
     return [remediation_on_run_failure, remediation_on_run_canceled]
+
+
+def build_reconcile_sensor() -> SensorDefinition:
+    """``remediation_on_unverified_change``: undo changes whose run died before verifying them.
+
+    Each tick reconciles every model (:func:`jobs.reconcile.reconcile`): a change whose run ended or whose
+    worker is gone is undone, recorded and its run marked failed (the run-failure sensor then pages). So a
+    change applied by a worker that was killed is found as soon as the daemon runs again.
+    """
+
+    @sensor(
+        name="remediation_on_unverified_change",
+        minimum_interval_seconds=30,
+        default_status=DefaultSensorStatus.RUNNING,
+        required_resource_keys={"catalog", "audit_trail", *undo_resources()},
+        description="Undoes (and records) a remediation change whose run died before verifying it.",
+    )
+    def remediation_on_unverified_change(context: SensorEvaluationContext):
+        keys = {"catalog", "audit_trail", *undo_resources()}
+        resources = {key: getattr(context.resources, key) for key in keys}
+        fixed = reconcile(context.instance, resources, actor=f"sensor:{context.sensor_name}")
+        if not fixed:
+            return SkipReason("no orphaned remediation change")
+        return SkipReason(
+            "; ".join(
+                f"{f.action} of run {f.run_id}: {'undone' if f.done else 'undo FAILED'} ({f.reason})"
+                for f in fixed
+            )
+        )
+
+    return remediation_on_unverified_change

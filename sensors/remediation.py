@@ -1,18 +1,23 @@
-"""``<model>_remediation_on_rca_report``: a confirmed incident in the newest window requests gated remediation.
+"""``<model>_remediation_on_rca_report``: a confirmed, *current* incident requests gated remediation.
 
-A reconcile loop: each tick looks at the rca_report materializations since its cursor and acts on the newest
-window only (a backfill over last month does not page anyone for last month). For that window's incident it
-requests ``notify_team`` and the report's recommended action, each with the run key ``{incident}:{action}``, so
-the same incident never launches the same action twice — across ticks, re-runs and daemon restarts.
+A reconcile loop: each tick looks at the rca_report materializations since its cursor and, for each, asks the
+core rule :func:`drift_sentinel.remediation_scope.remediation_scope` whether its incident is still open in the
+newest processed window (the newest window with an rca_report, judged by that window's latest report). Only a
+current incident launches anything; a backfill over last month or a late re-materialization of an old window is
+recorded on the tick (log and skip message) and launches nothing, least of all a model-changing action. For the
+current incident it requests ``notify_team`` and the report's recommended action, each with the run key
+``{incident}:{action}``, so the same incident never launches the same action twice — across ticks, re-runs,
+early (open-window) and final reports, and daemon restarts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
     AssetKey,
-    AssetRecordsFilter,
+    DagsterInstance,
     DefaultSensorStatus,
     RunRequest,
     SensorDefinition,
@@ -25,6 +30,7 @@ from dagster import (
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.incidents import remediation_run_key
 from drift_sentinel.remediation.actions import severity_of
+from drift_sentinel.remediation_scope import WindowIncident, remediation_scope
 from jobs.plan import RemediationConfig
 from jobs.remediation import REMEDIATION_JOB_PREFIX
 from resources.safety_gate import (
@@ -35,22 +41,47 @@ from resources.safety_gate import (
     MODEL_TAG,
     NOTIFY_ACTIONS,
 )
+from sentinel_assets import history
+
+# Remediation runs jump the run queue (a backfill or a window run waits; the QueuedRunCoordinator honours it).
+REMEDIATION_RUN_PRIORITY = "10"
 
 
-def _value(metadata: dict[str, Any], key: str, default: Any = None) -> Any:
+def _value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`sentinel_assets.history` gives)."""
     entry = metadata.get(key)
-    return getattr(entry, "value", default) if entry is not None else default
+    return default if entry is None else getattr(entry, "value", entry)
+
+
+def recommended_actions(metadata: dict[str, Any]) -> list[str]:
+    """``notify_team`` and the report's recommended action (empty when the report has no incident)."""
+    if not _value(metadata, "incident_id", ""):
+        return []
+    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    return ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
+
+
+def changes_model(action: str) -> bool:
+    """Whether ``action`` changes the model or its serving (the action catalog says; an unknown one does)."""
+    return action not in NOTIFY_ACTIONS
 
 
 def remediation_requests(
-    spec: ModelSpec, sensor_name: str, metadata: dict[str, Any], available: set[str]
+    spec: ModelSpec,
+    sensor_name: str,
+    metadata: dict[str, Any],
+    available: set[str],
+    actions: list[str] | None = None,
 ) -> list[RunRequest]:
-    """Run requests for one rca_report materialization's metadata (empty when it has no incident)."""
+    """Run requests for one rca_report materialization's metadata (empty when it has no incident).
+
+    ``actions`` restricts the requests to those actions (default: :func:`recommended_actions`).
+    """
     incident = _value(metadata, "incident_id", "")
     if not incident:
         return []
-    recommended = _value(metadata, "recommended_action", "notify_team")
-    actions = ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
+    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    actions = recommended_actions(metadata) if actions is None else actions
     severity = severity_of(recommended)
     message = (
         f"{spec.id}: {_value(metadata, 'root_cause', 'unknown')} "
@@ -72,11 +103,22 @@ def remediation_requests(
                     INCIDENT_TAG: incident,
                     ACTION_TAG: action,
                     ACTOR_TAG: f"sensor:{sensor_name}",
+                    "dagster/priority": REMEDIATION_RUN_PRIORITY,
                     **({} if action in NOTIFY_ACTIONS else {CHANGE_LOCK_TAG: spec.id}),
                 },
             )
         )
     return requests
+
+
+def newest_window_incident(instance: DagsterInstance, rca_key: AssetKey) -> WindowIncident | None:
+    """The newest window with an rca_report and the incident its latest report names (``None``: no report yet)."""
+    partitions = history.materialized_partitions(instance, rca_key)
+    if not partitions:
+        return None
+    window = max(partitions)
+    latest = history.materializations(instance, rca_key, partitions=[window], limit=1)
+    return WindowIncident(window, (latest[0].text("incident_id") or "") if latest else "")
 
 
 def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool = True) -> SensorDefinition:
@@ -93,33 +135,46 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
         jobs=jobs,
         minimum_interval_seconds=5,
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
-        description=f"Requests gated remediation when {spec.id}'s newest rca_report has a confirmed incident.",
+        description=f"Requests gated remediation when an rca_report of {spec.id} has a confirmed incident that is "
+        "still open in the newest processed window.",
     )
     def remediation_sensor(context: SensorEvaluationContext):
-        result = context.instance.fetch_materializations(
-            AssetRecordsFilter(
-                asset_key=rca_key, after_storage_id=int(context.cursor) if context.cursor else None
-            ),
-            limit=1000,
-            ascending=True,
+        records = history.materializations_after(
+            context.instance, rca_key, int(context.cursor) if context.cursor else None
         )
-        records = result.records
         if not records:
             return SkipReason(
                 f"no new {rca_key.to_user_string()} materializations after cursor {context.cursor}"
             )
         cursor = str(records[-1].storage_id)
-        newest = max(records, key=lambda r: (r.partition_key or "", r.storage_id))
-        materialization = newest.asset_materialization
-        metadata = dict(materialization.metadata) if materialization else {}
-        requests = remediation_requests(spec, name, metadata, available)
+        newest = newest_window_incident(context.instance, rca_key)
+        requests: dict[str, RunRequest] = {}
+        withheld: dict[str, str] = {}
+        for record in records:
+            metadata = dict(record.metadata)
+            report = WindowIncident(record.partition or "", record.text("incident_id") or "")
+            scope = remediation_scope(
+                report, recommended_actions(metadata), newest=newest, changes_model=changes_model
+            )
+            if scope.withheld:
+                withheld[scope.incident] = f"{scope.reason}; withheld: {', '.join(scope.withheld)}"
+            for request in remediation_requests(spec, name, metadata, available, list(scope.allowed)):
+                requests[request.run_key or ""] = request
+        for reason in withheld.values():
+            context.log.info(f"not acting on a stale incident: {reason}")
         if not requests:
+            newest_text = (
+                f"newest window {newest.window} has no incident" if newest and not newest.incident else ""
+            )
+            why = "; ".join(
+                ["stale: " + r for r in withheld.values()] + ([newest_text] if newest_text else [])
+            )
             return SensorResult(
                 skip_reason=SkipReason(
-                    f"{len(records)} new report(s); newest window {newest.partition_key} has no incident"
+                    f"{len(records)} new report(s), nothing to do: {why or 'no incident'}"
                 ),
                 cursor=cursor,
             )
-        return SensorResult(run_requests=requests, cursor=cursor)
+        return SensorResult(run_requests=list(requests.values()), cursor=cursor)
 
     return remediation_sensor

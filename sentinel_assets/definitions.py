@@ -27,7 +27,7 @@ from resources.notifier import NotifierResource
 from resources.run_launcher import check_targets
 from resources.safety_gate import SafetyGateResource
 from resources.scaler import KubernetesScaler, RecordingScaler, ScalerResource
-from sensors.escalation import build_escalation_sensors
+from sensors.escalation import build_escalation_sensors, build_reconcile_sensor
 from sentinel_assets.factory import build_model_defs
 
 # Secret settings: passed as EnvVar (resolved at run time, never stored in run config or metadata).
@@ -94,7 +94,7 @@ def build_definitions(config: SentinelConfig | None = None, settings: Settings |
         *[build_model_defs(spec, jobs, auto_remediation=settings.auto_remediation) for spec in config.models],
         Definitions(
             jobs=jobs,
-            sensors=build_escalation_sensors(jobs),
+            sensors=[*build_escalation_sensors(jobs), build_reconcile_sensor()],
             resources=build_resources(settings, config_file),
             executor=in_process_executor,
         ),

@@ -4,6 +4,7 @@ The reference profile (sorted values, bin edges, category counts) is computed on
 reused for every current window, so a backfill over hundreds of windows does not re-sort the reference each time.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -12,10 +13,8 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetIn,
-    AssetKey,
-    AssetRecordsFilter,
     AssetsDefinition,
+    DagsterInstance,
     Output,
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
@@ -23,14 +22,25 @@ from dagster import (
 )
 
 from drift_sentinel.config import ModelSpec
-from drift_sentinel.detection import DetectionConfig, ReferenceProfile, detect_drift, profile_reference
+from drift_sentinel.detection import (
+    DetectionConfig,
+    DriftReport,
+    ReferenceProfile,
+    detect_drift,
+    profile_reference,
+)
 from drift_sentinel.incidents import assign_incident
+from drift_sentinel.live import window_state
 from drift_sentinel.verdict import Verdict
 from resources.thresholds import ThresholdStoreResource
+from sentinel_assets import history
+from sentinel_assets.keys import asset_ins, asset_key
 from sentinel_assets.metadata import drift_metadata
+from sentinel_assets.partitions import previous_partition_keys
 
 # Bump when the profile or report logic changes (read by RCA as pipeline evidence).
 DRIFT_CODE_VERSION = "1"
+NO_DRIFT_CHECK = "drift_report_shows_no_drift"
 
 
 def detection_config(spec: ModelSpec) -> DetectionConfig:
@@ -39,23 +49,57 @@ def detection_config(spec: ModelSpec) -> DetectionConfig:
     return spec.detection.model_copy(update={"features": features})
 
 
-def _previous_incident(
-    context: AssetExecutionContext, partitions: PartitionsDefinition, report_key: AssetKey
+def previous_incident(
+    instance: DagsterInstance, spec: ModelSpec, partitions: PartitionsDefinition, window_start: datetime
 ) -> str | None:
-    """The incident id recorded on the preceding window's latest drift_report materialization, if any."""
+    """The incident id recorded on the preceding window's latest drift_report materialization, if any.
+
+    ``window_start`` is the start of this window; non-time partitions have no preceding window.
+    """
     if not isinstance(partitions, TimeWindowPartitionsDefinition):
         return None
-    previous = partitions.get_prev_partition_window(context.partition_time_window.start)
-    if previous is None:
+    previous = previous_partition_keys(partitions, window_start, 1)
+    if not previous:
         return None
-    key = partitions.get_partition_key_for_timestamp(previous.start.timestamp())
-    records = context.instance.fetch_materializations(
-        AssetRecordsFilter(asset_key=report_key, asset_partitions=[key]), limit=1
-    ).records
-    if not records or records[0].asset_materialization is None:
-        return None
-    entry = records[0].asset_materialization.metadata.get("incident_id")
-    return str(entry.value) if entry is not None and entry.value else None
+    records = history.materializations(
+        instance, asset_key(spec, "drift_report"), partitions=previous, limit=1
+    )
+    value = records[0].metadata.get("incident_id") if records else None
+    return str(value) if value else None
+
+
+def detect_window(
+    spec: ModelSpec,
+    config: DetectionConfig,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    profile: ReferenceProfile,
+) -> DriftReport:
+    """:func:`drift_sentinel.detection.detect_drift` of one window with the model's column names."""
+    return detect_drift(
+        reference,
+        current,
+        config,
+        profile=profile,
+        time_column=spec.timestamp_column,
+        prediction_column=spec.prediction_column,
+        label_column=spec.label_column,
+    )
+
+
+def no_drift_check(report: DriftReport, incident: str, spec: ModelSpec) -> AssetCheckResult:
+    """The drift report's own check: passes when no drift; a warning when inconclusive or in error."""
+    return AssetCheckResult(
+        check_name=NO_DRIFT_CHECK,
+        asset_key=asset_key(spec, "drift_report"),
+        passed=report.verdict is Verdict.PASSED,
+        severity=AssetCheckSeverity.WARN
+        if report.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
+        else AssetCheckSeverity.ERROR,
+        description=f"{report.verdict.value}: "
+        + (", ".join(a.name for a in report.affected_features) or "no feature drifted"),
+        metadata={"drift_score": float(report.drift_score), "incident_id": incident},
+    )
 
 
 def build_drift_assets(
@@ -64,20 +108,21 @@ def build_drift_assets(
     reference_partitions: PartitionsDefinition | None,
 ) -> list[AssetsDefinition]:
     """``reference_profile`` (partitioned like the reference) and ``drift_report`` (per window)."""
-    prefix = spec.asset_prefix
-    profile_key, report_key = AssetKey([prefix, "reference_profile"]), AssetKey([prefix, "drift_report"])
-    check_name = "drift_report_shows_no_drift"
+    report_key = asset_key(spec, "drift_report")
     config = detection_config(spec)
+    common: dict[str, Any] = {
+        "group_name": spec.asset_prefix,
+        "kinds": {"python"},
+        "owners": list(spec.owners),
+        "code_version": DRIFT_CODE_VERSION,
+    }
 
     @asset(
-        key=profile_key,
-        ins={"reference_window": AssetIn(key=AssetKey([prefix, "reference_window"]))},
+        key=asset_key(spec, "reference_profile"),
+        ins=asset_ins(spec, "reference_window"),
         partitions_def=reference_partitions,
-        group_name=prefix,
-        kinds={"python"},
-        owners=list(spec.owners),
-        code_version=DRIFT_CODE_VERSION,
         description=f"Sorted values, bin edges and category counts of {spec.id}'s reference, computed once.",
+        **common,
     )
     def reference_profile(reference_window: pd.DataFrame) -> Output[ReferenceProfile]:
         # the score column is profiled too when the reference has it (a trailing reference), for prediction drift
@@ -87,18 +132,11 @@ def build_drift_assets(
 
     @asset(
         key=report_key,
-        ins={
-            "current_window": AssetIn(key=AssetKey([prefix, "current_window"])),
-            "reference_window": AssetIn(key=AssetKey([prefix, "reference_window"])),
-            "reference_profile": AssetIn(key=profile_key),
-        },
+        ins=asset_ins(spec, "current_window", "reference_window", "reference_profile"),
         partitions_def=partitions,
-        group_name=prefix,
-        kinds={"python"},
-        owners=list(spec.owners),
-        check_specs=[AssetCheckSpec(check_name, asset=report_key)],
-        code_version=DRIFT_CODE_VERSION,
+        check_specs=[AssetCheckSpec(NO_DRIFT_CHECK, asset=report_key)],
         description=f"Per-feature drift of {spec.id} in this window: every detector's result and the quorum.",
+        **common,
     )
     def drift_report(
         context: AssetExecutionContext,
@@ -110,41 +148,24 @@ def build_drift_assets(
         # thresholds applied by update_thresholds (versioned, revertible) replace the configured ones
         stored = threshold_store.stored(spec.id)
         in_force = config if stored is None else config.model_copy(update={"thresholds": stored})
-        report = detect_drift(
-            reference_window,
-            current_window,
-            in_force,
-            profile=reference_profile,
-            time_column=spec.timestamp_column,
-            prediction_column=spec.prediction_column,
-            label_column=spec.label_column,
+        report = detect_window(spec, in_force, reference_window, current_window, reference_profile)
+        previous = (
+            previous_incident(context.instance, spec, partitions, context.partition_time_window.start)
+            if report.drift_detected
+            else None
         )
         incident = assign_incident(
-            spec.id,
-            context.partition_key,
-            drifted=report.drift_detected,
-            previous=_previous_incident(context, partitions, report_key) if report.drift_detected else None,
+            spec.id, context.partition_key, drifted=report.drift_detected, previous=previous
         )
-        payload: dict[str, Any] = {
+        payload = {
             **report.to_dict(),
             "model_id": spec.id,
             "window": context.partition_key,
             "incident_id": incident,
+            "window_state": window_state(context.partition_time_window.end, datetime.now(UTC)),
         }
-        yield Output(
-            payload,
-            metadata={**drift_metadata(payload), "thresholds": "stored version" if stored else "configured"},
-        )
-        yield AssetCheckResult(
-            check_name=check_name,
-            asset_key=report_key,
-            passed=report.verdict is Verdict.PASSED,
-            severity=AssetCheckSeverity.WARN
-            if report.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
-            else AssetCheckSeverity.ERROR,
-            description=f"{report.verdict.value}: "
-            + (", ".join(a.name for a in report.affected_features) or "no feature drifted"),
-            metadata={"drift_score": float(report.drift_score), "incident_id": incident},
-        )
+        thresholds = "stored version" if stored else "configured"
+        yield Output(payload, metadata={**drift_metadata(payload), "thresholds": thresholds})
+        yield no_drift_check(report, incident, spec)
 
     return [reference_profile, drift_report]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 from dagster import MetadataValue
+
+from drift_sentinel.analysis.anomaly_table import WindowAnomalies, serving_anomaly
 
 
 def window_metadata(summary: Mapping[str, float | int]) -> dict[str, Any]:
@@ -29,6 +33,7 @@ def drift_metadata(payload: Mapping[str, Any]) -> dict[str, Any]:
         "verdict": str(payload.get("verdict", "")),
         "incident_id": str(payload.get("incident_id") or ""),
         "affected_features": ", ".join(a["name"] for a in affected) or "none",
+        "window_state": str(payload.get("window_state") or "closed"),
     }
     for name, detail in payload.get("features", {}).items():
         magnitude = detail.get("magnitude") if isinstance(detail, Mapping) else None
@@ -89,6 +94,7 @@ def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, 
             "recommended_action": "none",
             "screened_cause": str(screened.get("cause") or "none"),
             "screened_confidence": float(screened.get("confidence") or 0.0),
+            "window_state": str(payload.get("window_state") or "closed"),
             **evidence,
         }
     cause = payload["root_cause"]
@@ -113,6 +119,7 @@ def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, 
         "detection_time": str(timeline.get("detection_time") or ""),
         "onset_window": str(payload.get("onset_window") or ""),
         "opened_by": str(payload.get("opened_by") or "drift_report"),
+        "window_state": str(payload.get("window_state") or "closed"),
         **evidence,
     }
     for factor in factors[:5]:
@@ -122,3 +129,96 @@ def rca_metadata(payload: Mapping[str, Any], markdown: str | None) -> dict[str, 
     if markdown:
         out["report"] = MetadataValue.md(rca_markdown(payload, markdown) if "window" in payload else markdown)
     return out
+
+
+def _finite(value: Any, default: float = 0.0) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return default
+    return out if math.isfinite(out) else default
+
+
+def signals_metadata(signals: pd.DataFrame) -> dict[str, Any]:
+    """The metadata of ``system_signals``: volume, latency, errors, prediction mean, labels, accuracy."""
+    metadata: dict[str, Any] = {
+        "dagster/row_count": len(signals),
+        "request_volume": int(signals["request_volume"].sum()),
+        "latency_p95_max": _finite(signals["latency_p95"].max()),
+        "latency_p95_median": _finite(signals["latency_p95"].median()),
+        "error_rate_max": _finite(signals["error_rate"].max()),
+        "error_rate_mean": _finite(signals["error_rate"].mean()),
+        "prediction_mean": _finite(signals["prediction_mean"].mean()),
+        "labelled": int(signals["labelled"].sum()),
+    }
+    if signals["accuracy"].notna().any():
+        metadata["accuracy"] = _finite(signals["accuracy"].mean())
+    return metadata
+
+
+def events_metadata(events: pd.DataFrame, lookback_hours: float) -> dict[str, Any]:
+    """The metadata of ``external_events``: counts per event type."""
+    counts = events["event_type"].value_counts()
+    return {
+        "dagster/row_count": len(events),
+        "n_events": len(events),
+        "event_types": ", ".join(f"{k}={v}" for k, v in counts.items()) or "none",
+        "lookback_hours": lookback_hours,
+        **{f"events/{k}": int(v) for k, v in counts.items()},
+    }
+
+
+def anomalies_metadata(
+    found: WindowAnomalies,
+    table: pd.DataFrame,
+    *,
+    window_minutes: int,
+    detector: str,
+    history_bins: int,
+) -> dict[str, Any]:
+    """The metadata of ``signal_anomalies``: counts per detector and the serving episode both agree on."""
+    pyod, prophet = found.pyod, found.prophet
+    strength, start, length = serving_anomaly(table)
+    n_pyod = int(pyod["is_anomaly"].sum()) if pyod is not None else 0
+    n_prophet = int(prophet["is_anomaly"].sum()) if prophet is not None and len(prophet) else 0
+    metadata: dict[str, Any] = {
+        "n_anomalies": n_pyod + n_prophet,
+        "window_minutes": window_minutes,
+        "n_pyod_anomalies": n_pyod,
+        "n_prophet_anomalies": n_prophet,
+        "detector": detector,
+        "history_bins": history_bins,
+        "prophet_signals": ", ".join(sorted(set(prophet["signal"])))
+        if prophet is not None and len(prophet)
+        else "none",
+        "serving_anomaly_strength": float(strength),
+        "serving_anomaly_bins": length,
+        "serving_anomaly_start": start.isoformat() if start is not None else "",
+    }
+    if found.notes:
+        metadata["notes"] = "; ".join(found.notes)
+    if pyod is not None and pyod["is_anomaly"].any():
+        top = pyod.loc[pyod["is_anomaly"], "top_signal"].value_counts()
+        metadata["top_signals"] = MetadataValue.json({str(k): int(v) for k, v in top.items()})
+    return metadata
+
+
+def patterns_metadata(payload: list[dict[str, Any]], n_incidents: int) -> dict[str, Any]:
+    """The metadata of ``recurring_patterns``: counts and the library as a Markdown table."""
+    lines = [
+        "| pattern | features | count | first seen | last seen |",
+        "| --- | --- | ---: | --- | --- |",
+    ]
+    lines += [
+        f"| {p['pattern']} | {', '.join(p['features'])} | {p['count']} | {p['first_seen']} | {p['last_seen']} |"
+        for p in payload
+    ]
+    metadata: dict[str, Any] = {
+        "n_incidents": n_incidents,
+        "n_patterns": len(payload),
+        "max_recurrence": max((p["count"] for p in payload), default=0),
+        "library": MetadataValue.md("\n".join(lines) if payload else "no recurring pattern yet"),
+    }
+    for p in payload[:5]:
+        metadata[f"count/{p['pattern']}:{'+'.join(p['features'])}"] = int(p["count"])
+    return metadata

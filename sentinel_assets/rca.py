@@ -7,233 +7,83 @@ about one window:
   ``signal_anomalies`` (PyOD + Prophet) and ``external_events``;
 - **history**: the signatures of earlier incidents (``signature`` metadata of the stored ``rca_report``
   materializations, :func:`sentinel_assets.signals.past_signatures`), so a recurring cause is named;
-- **pipeline evidence** read from the Dagster instance (:func:`pipeline_evidence`): upstream assets whose
+- **pipeline evidence** read from the Dagster instance
+  (:func:`sentinel_assets.pipeline_evidence.pipeline_evidence`): upstream assets whose
   explicit code version changed since the previous window (or re-materialization), explicit data versions
   that changed, failed asset checks on the window's inputs, and champion model versions that changed;
 - **incident onset**: an incident continues over consecutive drifted windows and its id encodes the window
   where it opened (:func:`drift_sentinel.incidents.incident_id`). For a continuing incident the report
-  finds that window (:func:`onset_window`), takes its onset (the onset window's RCA ``onset`` metadata, else
-  its drift report's ``drift_start``, else its start) as the drift report's ``drift_start``, and adds the
-  events around it, so a deploy just before the real onset is still considered a day later.
+  finds that window (:func:`onset_window`), takes its onset (:func:`drift_sentinel.incidents.incident_onset`:
+  the onset window's RCA ``onset`` metadata, else its drift report's ``drift_start``, else its start) as the
+  drift report's ``drift_start``, and adds the events around it, so a deploy just before the real onset is
+  still considered a day later.
 
 **Incidents without data drift.** The drift report opens incidents on data drift only. A window with a
 serving incident (latency/errors) or label-only concept drift has no drift incident, so ``rca_report`` also
-screens every quiet window: it opens an incident (continuing the previous window's RCA incident, else
-``incident_id(model, window)``) when the analysis names an ``infrastructure`` cause with confidence >=
-:data:`SIGNAL_INCIDENT_MIN_CONFIDENCE` *and* ``signal_anomalies`` shows a latency/error episode (PyOD, and
-Prophet where it had history, so a seasonal peak is not an incident), or a ``concept_drift`` cause with that
-confidence. Otherwise the report says there is no incident (``incident_id: null``).
+screens every quiet window (:func:`drift_sentinel.incidents.signal_incident`): it opens an incident
+(continuing the previous window's RCA incident, else ``incident_id(model, window)``) when the analysis names an
+``infrastructure`` cause with confidence >= ``SIGNAL_INCIDENT_MIN_CONFIDENCE`` *and* ``signal_anomalies`` shows
+a latency/error episode (PyOD, and Prophet where it had history, so a seasonal peak is not an incident), or a
+``concept_drift`` cause with that confidence, or when the window's ``performance_report`` breaches the model's
+performance minimum (:mod:`drift_sentinel.performance.incident`; realized, or estimated before labels arrive).
+Otherwise the report says there is no incident (``incident_id: null``). The performance report is evidence in
+every report: a line in the root cause's evidence, and the action of a breach the analysis cannot explain
+(``unknown`` or ``concept_drift``: retrain on enough realized labels, otherwise notify).
+
+The rules are the core's (:mod:`drift_sentinel.incidents`); every read of the instance goes through
+:mod:`sentinel_assets.history`.
 """
 
-from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from dagster import (
-    AssetCheckKey,
-    AssetCheckSeverity,
     AssetExecutionContext,
-    AssetIn,
-    AssetKey,
-    AssetRecordsFilter,
     AssetsDefinition,
     DagsterInstance,
     Output,
+    TimeWindow,
     TimeWindowPartitionsDefinition,
     asset,
 )
-from dagster._core.definitions.data_version import (
-    CODE_VERSION_TAG,
-    DATA_VERSION_IS_USER_PROVIDED_TAG,
-    DATA_VERSION_TAG,
-)
-from dagster._core.event_api import PartitionKeyFilter
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from drift_sentinel.analysis import (
-    FailedCheck,
-    PipelineChange,
-    PipelineEvidence,
-    RcaReport,
-    analyze_incident,
-)
+from drift_sentinel.analysis import IncidentSignature, PipelineEvidence, RcaReport, analyze_incident
+from drift_sentinel.analysis.anomaly_table import pyod_view, serving_anomaly
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import DriftReport
-from drift_sentinel.incidents import assign_incident, incident_id
+from drift_sentinel.incidents import incident_id, incident_onset, opening_window, signal_incident
+from drift_sentinel.live import window_state
+from drift_sentinel.performance.incident import PerformanceEvidence, apply_performance, performance_incident
 from drift_sentinel.training import permutation_importance
 from drift_sentinel.windows import read_table
 from resources.catalog import ModelCatalogResource
 from resources.model_registry import ModelRegistryResource
-from sentinel_assets.checks import upstream_check_keys
+from sentinel_assets import history
+from sentinel_assets.keys import asset_ins, asset_key
 from sentinel_assets.metadata import rca_metadata
-from sentinel_assets.signals import (
-    past_signatures,
-    previous_partition_keys,
-    pyod_view,
-    read_model_events,
-    serving_anomaly,
-    signals_from_frame,
-    stored_partitions,
-)
+from sentinel_assets.partitions import previous_partition_keys
+from sentinel_assets.pipeline_evidence import window_pipeline_evidence
+from sentinel_assets.signals import past_signatures, read_model_events, signals_from_frame
 
-SIGNAL_INCIDENT_MIN_CONFIDENCE = 0.5
 MAX_INCIDENT_WINDOWS = 90
-UPSTREAM = ("current_window", "reference_window", "reference_profile", "feature_importance")
-# checks on the inputs of the analysis; drift_report's own check fails exactly when drift is found
-INPUT_CHECKS = ("current_window_passes_data_quality", "reference_window_has_expected_schema")
+RCA_INPUTS = (
+    "drift_report",
+    "current_window",
+    "reference_window",
+    "feature_importance",
+    "system_signals",
+    "signal_anomalies",
+    "external_events",
+    "performance_report",
+)
+# labelled rows a performance breach needs to recommend retraining (the RCA policy's default for data drift)
+PERFORMANCE_MIN_LABELS = 200
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Pipeline evidence from the instance
-
-
-def _tags(record: Any) -> dict[str, str]:
-    materialization = record.asset_materialization
-    return dict(materialization.tags or {}) if materialization is not None else {}
-
-
-def _explicit_code_version(record: Any) -> str | None:
-    """The asset's declared code version; ``None`` when Dagster defaulted it to the run id."""
-    version = _tags(record).get(CODE_VERSION_TAG)
-    return None if not version or version == record.run_id else version
-
-
-def _explicit_data_version(record: Any) -> str | None:
-    """A data version the asset reported itself (not Dagster's hash of code and input versions)."""
-    tags = _tags(record)
-    return tags.get(DATA_VERSION_TAG) if tags.get(DATA_VERSION_IS_USER_PROVIDED_TAG) == "true" else None
-
-
-def _latest(instance: DagsterInstance, key: AssetKey, partition: str | None, limit: int = 2) -> list[Any]:
-    flt = AssetRecordsFilter(asset_key=key, asset_partitions=[partition] if partition else None)
-    return list(instance.fetch_materializations(flt, limit=limit).records)
-
-
-def _when(record: Any, partitioned: bool) -> datetime | None:
-    """A partition-scoped change applies to this window's data (no wall-clock time); others carry theirs."""
-    return None if partitioned else datetime.fromtimestamp(record.timestamp, UTC)
-
-
-def pipeline_evidence(
-    instance: DagsterInstance,
-    *,
-    prefix: str,
-    partition: str,
-    previous_partition: str | None,
-    partitioned: dict[str, bool],
-    model_name: str | None = None,
-    upstream_checks: Sequence[AssetCheckKey] = (),
-) -> PipelineEvidence:
-    """What changed in the pipeline for this window, read from the instance's event log.
-
-    Parameters
-    ----------
-    instance
-        The Dagster instance (``context.instance``).
-    prefix
-        The model's asset-key prefix.
-    partition, previous_partition
-        This window's partition key and the previous window's (``None`` for the first window).
-    partitioned
-        For each upstream asset name in :data:`UPSTREAM`, whether it is partitioned like the windows.
-    model_name
-        The registered model name, for champion version changes (``feature_importance`` metadata).
-    upstream_checks
-        Checks on other teams' assets the model consumes (``upstream_assets`` in ``sentinel.yaml``); a failed
-        one for this window (same partition key, or unpartitioned) is a failed check on that asset.
-
-    Notes
-    -----
-    - code version: the upstream asset's latest materialization for this window against the previous
-      window's (partitioned assets) or against its previous materialization (unpartitioned ones); only
-      declared code versions count (Dagster defaults an undeclared one to the run id);
-    - data version: a user-provided data version that differs from the previous materialization's;
-    - failed checks: the latest evaluation of :data:`INPUT_CHECKS` for this window (or unpartitioned);
-    - model version: ``feature_importance``'s ``model_version`` metadata changed between its last two
-      materializations (the champion moved), timed by that materialization.
-    """
-    code: list[PipelineChange] = []
-    data: list[PipelineChange] = []
-    failed: list[FailedCheck] = []
-    models: list[PipelineChange] = []
-    for name in UPSTREAM:
-        if name not in partitioned:
-            continue
-        key = AssetKey([prefix, name])
-        is_partitioned = partitioned[name]
-        records = _latest(instance, key, partition if is_partitioned else None)
-        if not records:
-            continue
-        latest = records[0]
-        before = records[1] if len(records) > 1 else None
-        if is_partitioned and previous_partition:
-            previous_window = _latest(instance, key, previous_partition, limit=1)
-            baseline = previous_window[0] if previous_window else before
-        else:
-            baseline = before
-        new_code = _explicit_code_version(latest)
-        old_code = _explicit_code_version(baseline) if baseline is not None else None
-        if new_code and old_code and new_code != old_code:
-            code.append(PipelineChange(name, old_code, new_code, _when(latest, is_partitioned)))
-        if before is not None:
-            new_data, old_data = _explicit_data_version(latest), _explicit_data_version(before)
-            if new_data and old_data and new_data != old_data:
-                data.append(PipelineChange(name, old_data, new_data, _when(latest, is_partitioned)))
-        if name == "feature_importance" and before is not None:
-            new_model = _metadata_value(latest, "model_version")
-            old_model = _metadata_value(before, "model_version")
-            if new_model and old_model and new_model != old_model:
-                models.append(PipelineChange(model_name or name, old_model, new_model, _when(latest, False)))
-    for check in INPUT_CHECKS:
-        name = "current_window" if check.startswith("current") else "reference_window"
-        if name not in partitioned:
-            continue
-        check_key = AssetCheckKey(AssetKey([prefix, name]), check)
-        key_filter = PartitionKeyFilter(key=partition if partitioned[name] else None)
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            check_key, limit=1, partition_filter=key_filter
-        )
-        if history and history[0].status == AssetCheckExecutionRecordStatus.FAILED:
-            evaluation = history[0].event.asset_check_evaluation if history[0].event else None
-            description = (evaluation.description or "") if evaluation is not None else ""
-            failed.append(FailedCheck(name, check, None, description))
-    for check_key in upstream_checks:
-        for key_filter in (PartitionKeyFilter(key=partition), PartitionKeyFilter(key=None)):
-            history = instance.event_log_storage.get_asset_check_execution_history(
-                check_key, limit=1, partition_filter=key_filter
-            )
-            if history:
-                break
-        evaluation = history[0].event.asset_check_evaluation if history and history[0].event else None
-        # ERROR only: an INCONCLUSIVE drift check (too little data) is a WARN, not evidence of a change
-        if (
-            evaluation is not None
-            and not evaluation.passed
-            and evaluation.severity == AssetCheckSeverity.ERROR
-        ):
-            failed.append(
-                FailedCheck(
-                    check_key.asset_key.to_user_string(), check_key.name, None, evaluation.description or ""
-                )
-            )
-    return PipelineEvidence(
-        code_version_changes=tuple(code),
-        data_version_changes=tuple(data),
-        failed_checks=tuple(failed),
-        model_version_changes=tuple(models),
-    )
-
-
-def _metadata_value(record: Any, key: str) -> str | None:
-    materialization = record.asset_materialization
-    entry = materialization.metadata.get(key) if materialization is not None else None
-    value = getattr(entry, "value", None)
-    return None if value in (None, "", "None") else str(value)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Incident onset
+# The incident a window belongs to: the core's rules over what the instance recorded
 
 
 def onset_window(
@@ -245,69 +95,251 @@ def onset_window(
     partition: str,
     max_windows: int = MAX_INCIDENT_WINDOWS,
 ) -> str | None:
-    """The partition key an incident opened in: this one, an earlier one (up to ``max_windows``), or None.
-
-    The id is derived from the model and the opening window only, so the window is found by recomputing
-    :func:`drift_sentinel.incidents.incident_id` for the preceding windows.
-    """
-    if incident_id(model_id, partition) == incident:
-        return partition
-    for key in previous_partition_keys(partitions, start, max_windows):
-        if incident_id(model_id, key) == incident:
-            return key
-    return None
+    """The partition key an incident opened in: this one, an earlier one (up to ``max_windows``), or None."""
+    earlier = previous_partition_keys(partitions, start, max_windows)
+    return opening_window(model_id, incident, [partition, *earlier])
 
 
-def incident_onset(
-    instance: DagsterInstance, prefix: str, partitions: TimeWindowPartitionsDefinition, key: str
+def opening_onset(
+    instance: DagsterInstance, spec: ModelSpec, partitions: TimeWindowPartitionsDefinition, key: str
 ) -> datetime:
-    """When the incident began in its opening window ``key``: its RCA onset, its drift start, or its start."""
-    for name, field in (("rca_report", "onset"), ("drift_report", "drift_start")):
-        records = stored_partitions(instance, AssetKey([prefix, name]), [key])
-        if key in records:
-            value = _metadata_value(records[key], field)
-            if value:
-                return pd.Timestamp(value).tz_convert(UTC).to_pydatetime(warn=False)
-    return partitions.time_window_for_partition_key(key).start
+    """When the incident that opened in window ``key`` began, from what that window's reports recorded."""
+    rca = history.latest_by_partition(instance, asset_key(spec, "rca_report"), [key]).get(key)
+    drift = history.latest_by_partition(instance, asset_key(spec, "drift_report"), [key]).get(key)
+    return incident_onset(
+        partitions.time_window_for_partition_key(key).start,
+        rca_onset=rca.text("onset") if rca is not None else None,
+        drift_start=drift.text("drift_start") if drift is not None else None,
+    )
 
 
-def _previous_rca_incident(instance: DagsterInstance, rca_key: AssetKey, previous: str | None) -> str | None:
-    if previous is None:
+@dataclass(frozen=True)
+class WindowInputs:
+    """What ``rca_report`` reads for one window: its asset inputs as stored."""
+
+    drift_report: dict[str, Any]
+    current: pd.DataFrame
+    reference: pd.DataFrame
+    importance: dict[str, Any]
+    signals: pd.DataFrame
+    anomalies: pd.DataFrame
+    events: pd.DataFrame
+    performance: dict[str, Any] | None = None
+
+    @property
+    def performance_evidence(self) -> PerformanceEvidence | None:
+        """The window's performance report as RCA evidence (None before the asset existed)."""
+        return PerformanceEvidence.from_report(self.performance) if self.performance else None
+
+    @property
+    def incident(self) -> str:
+        """The drift incident of the window (``""`` when the drift report opened or continued none)."""
+        return self.drift_report.get("incident_id") or ""
+
+
+def continue_incident(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    catalog: ModelCatalogResource,
+    partitions: TimeWindowPartitionsDefinition,
+    inputs: WindowInputs,
+    *,
+    key: str,
+    start: datetime,
+) -> tuple[WindowInputs, str]:
+    """The inputs to analyse a window with, and the window its incident opened in.
+
+    A window continuing an incident opened earlier gets that incident's onset as the drift report's
+    ``drift_start`` and the events around it; any other window is analysed as it is.
+    """
+    incident = inputs.incident
+    opened = (onset_window(spec.id, incident, partitions, start, partition=key) or key) if incident else key
+    if opened == key:
+        return inputs, key
+    onset = opening_onset(instance, spec, partitions, opened)
+    first = partitions.time_window_for_partition_key(opened)
+    events = pd.concat([read_model_events(spec, catalog, first.start, first.end), inputs.events])
+    return replace(
+        inputs,
+        drift_report={**inputs.drift_report, "drift_start": onset.isoformat()},
+        events=events.drop_duplicates().reset_index(drop=True),
+    ), opened
+
+
+def open_from_signals(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    partitions: TimeWindowPartitionsDefinition,
+    rca: RcaReport,
+    anomalies: pd.DataFrame,
+    *,
+    key: str,
+    start: datetime,
+) -> tuple[RcaReport, str] | None:
+    """A quiet window's own serving or label incident (its report and opening window), or None."""
+    previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
+    prior = (
+        history.latest_by_partition(instance, asset_key(spec, "rca_report"), [previous]) if previous else {}
+    )
+    incident = signal_incident(
+        spec.id,
+        key,
+        cause_type=rca.root_cause.type,
+        confidence=rca.root_cause.confidence,
+        serving_strength=serving_anomaly(anomalies)[0],
+        previous=prior[previous].text("incident_id") if previous in prior else None,
+    )
+    if not incident:
         return None
-    records = stored_partitions(instance, rca_key, [previous])
-    return _metadata_value(records[previous], "incident_id") if previous in records else None
+    opened = onset_window(spec.id, incident, partitions, start, partition=key) or key
+    return (rca if incident == rca.incident_id else _with_incident(rca, incident)), opened
+
+
+def open_from_performance(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    partitions: TimeWindowPartitionsDefinition,
+    rca: RcaReport,
+    evidence: PerformanceEvidence | None,
+    *,
+    key: str,
+    start: datetime,
+) -> tuple[RcaReport, str] | None:
+    """A quiet window's performance incident (its report and opening window), or None without a breach."""
+    if evidence is None or not evidence.breached:
+        return None
+    previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
+    prior = (
+        history.latest_by_partition(instance, asset_key(spec, "rca_report"), [previous]) if previous else {}
+    )
+    incident = performance_incident(
+        spec.id, key, evidence, previous=prior[previous].text("incident_id") if previous in prior else None
+    )
+    opened = onset_window(spec.id, incident, partitions, start, partition=key) or key
+    return (rca if incident == rca.incident_id else _with_incident(rca, incident)), opened
+
+
+def _with_incident(rca: RcaReport, incident: str) -> RcaReport:
+    """The same report under another incident id (a signal incident continuing the previous window's)."""
+    data = rca.to_dict()
+    data["incident_id"] = incident
+    if data.get("signature"):
+        data["signature"]["incident_id"] = incident
+    return RcaReport.from_dict(data)
 
 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _opens_signal_incident(rca: RcaReport, anomalies: pd.DataFrame | None) -> bool:
-    """Whether a window without data drift has a serving or label incident of its own (module docstring)."""
-    cause = rca.root_cause
-    if cause.confidence < SIGNAL_INCIDENT_MIN_CONFIDENCE:
-        return False
-    if cause.type == "concept_drift":
-        return True
-    if cause.type == "infrastructure":
-        strength, _, _ = serving_anomaly(anomalies)
-        return strength > 0
-    return False
+def analyze_window(
+    spec: ModelSpec,
+    inputs: WindowInputs,
+    *,
+    incident: str,
+    detection_time: datetime,
+    pipeline: PipelineEvidence,
+    signatures: list[IncidentSignature],
+) -> RcaReport:
+    """:func:`drift_sentinel.analysis.analyze_incident` on one window's stored inputs, with the model's columns."""
+    return analyze_incident(
+        DriftReport.from_dict(inputs.drift_report),
+        incident_id=incident,
+        detection_time=detection_time,
+        model_id=spec.id,
+        feature_importance=inputs.importance.get("importance") or None,
+        signals=signals_from_frame(inputs.signals) if len(inputs.signals) else None,
+        events=inputs.events,
+        anomalies=pyod_view(inputs.anomalies) if len(inputs.anomalies) else None,
+        pipeline=pipeline,
+        history=signatures,
+        current=inputs.current,
+        reference=inputs.reference,
+        time_column=spec.timestamp_column,
+        prediction_column=spec.prediction_column,
+        label_column=spec.label_column or "label",
+        latency_column=spec.latency_column,
+        error_column=spec.error_column,
+    )
+
+
+def explain_window(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    catalog: ModelCatalogResource,
+    partitions: TimeWindowPartitionsDefinition,
+    stored: WindowInputs,
+    *,
+    key: str,
+    window: TimeWindow,
+) -> tuple[RcaReport, PipelineEvidence, str]:
+    """The analysis of one window, the pipeline evidence it used and the window its incident opened in."""
+    inputs, opened = continue_incident(
+        instance, spec, catalog, partitions, stored, key=key, start=window.start
+    )
+    evidence = window_pipeline_evidence(instance, spec, partitions, key=key, start=window.start)
+    rca = analyze_window(
+        spec,
+        inputs,
+        incident=stored.incident or incident_id(spec.id, key),
+        detection_time=min(datetime.now(UTC), window.end),
+        pipeline=evidence,
+        signatures=past_signatures(instance, asset_key(spec, "rca_report"), before=key),
+    )
+    return rca, evidence, opened
+
+
+def incident_report(
+    instance: DagsterInstance,
+    spec: ModelSpec,
+    partitions: TimeWindowPartitionsDefinition,
+    rca: RcaReport,
+    stored: WindowInputs,
+    opened: str,
+    *,
+    key: str,
+    start: datetime,
+) -> tuple[RcaReport, str, str] | None:
+    """The report under the window's incident, the window it opened in and what opened it (None: quiet).
+
+    The drift report's incident comes first; a window without one may open a serving or label incident.
+    """
+    if stored.incident:
+        return rca, opened, "drift_report"
+    found = open_from_signals(instance, spec, partitions, rca, stored.anomalies, key=key, start=start)
+    if found is not None:
+        return found[0], found[1], f"signals ({rca.root_cause.type})"
+    evidence = stored.performance_evidence
+    found = open_from_performance(instance, spec, partitions, rca, evidence, key=key, start=start)
+    if found is None or evidence is None:
+        return None
+    return found[0], found[1], f"performance ({evidence.describe()})"
+
+
+def screened_payload(
+    spec: ModelSpec, key: str, drift_report: dict[str, Any], rca: RcaReport, pipeline: PipelineEvidence
+) -> dict[str, Any]:
+    """The report of a quiet window: no incident, and what the screening analysis found."""
+    return {
+        "incident_id": None,
+        "model_id": spec.id,
+        "window": key,
+        "drift_detected": False,
+        "verdict": drift_report.get("verdict"),
+        "screened": {
+            "root_cause": rca.root_cause.type,
+            "cause": rca.root_cause.cause,
+            "confidence": rca.confidence,
+        },
+        "pipeline": pipeline.to_dict(),
+    }
 
 
 def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
     """The champion's feature importance (once per model version) and the per-window RCA report."""
     prefix = spec.asset_prefix
-    importance_key, rca_key = AssetKey([prefix, "feature_importance"]), AssetKey([prefix, "rca_report"])
-    trailing_reference = spec.reference.strategy == "trailing"
-    upstream_partitioned = {
-        "current_window": True,
-        "reference_window": trailing_reference,
-        "reference_profile": trailing_reference,
-        "feature_importance": False,
-    }
 
     @asset(
-        key=importance_key,
+        key=asset_key(spec, "feature_importance"),
         group_name=prefix,
         kinds={"mlflow", "scikitlearn"},
         owners=list(spec.owners),
@@ -339,16 +371,8 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         )
 
     @asset(
-        key=rca_key,
-        ins={
-            "drift_report": AssetIn(key=AssetKey([prefix, "drift_report"])),
-            "current_window": AssetIn(key=AssetKey([prefix, "current_window"])),
-            "reference_window": AssetIn(key=AssetKey([prefix, "reference_window"])),
-            "feature_importance": AssetIn(key=importance_key),
-            "system_signals": AssetIn(key=AssetKey([prefix, "system_signals"])),
-            "signal_anomalies": AssetIn(key=AssetKey([prefix, "signal_anomalies"])),
-            "external_events": AssetIn(key=AssetKey([prefix, "external_events"])),
-        },
+        key=asset_key(spec, "rca_report"),
+        ins=asset_ins(spec, *RCA_INPUTS),
         partitions_def=partitions,
         group_name=prefix,
         kinds={"python"},
@@ -365,93 +389,33 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         system_signals: pd.DataFrame,
         signal_anomalies: pd.DataFrame,
         external_events: pd.DataFrame,
+        performance_report: dict[str, Any],
     ):
-        instance = context.instance
-        key = context.partition_key
-        window = context.partition_time_window
-        previous = next(iter(previous_partition_keys(partitions, window.start, 1)), None)
-        incident = drift_report.get("incident_id") or ""
-        drift = dict(drift_report)
-        events = external_events
-        opened = key
-        if incident:
-            opened = onset_window(spec.id, incident, partitions, window.start, partition=key) or key
-            if opened != key:  # a continuing incident: its onset and the events around it
-                onset = incident_onset(instance, prefix, partitions, opened)
-                drift["drift_start"] = onset.isoformat()
-                first = partitions.time_window_for_partition_key(opened)
-                events = pd.concat([read_model_events(spec, catalog, first.start, first.end), events])
-                events = events.drop_duplicates().reset_index(drop=True)
-        detection_time = min(datetime.now(UTC), window.end)
-        evidence = pipeline_evidence(
-            instance,
-            prefix=prefix,
-            partition=key,
-            previous_partition=previous,
-            partitioned=upstream_partitioned,
-            model_name=spec.registered_model_name,
-            upstream_checks=upstream_check_keys(spec),
+        instance, key, window = context.instance, context.partition_key, context.partition_time_window
+        stored = WindowInputs(
+            drift_report,
+            current_window,
+            reference_window,
+            feature_importance,
+            system_signals,
+            signal_anomalies,
+            external_events,
+            performance_report,
         )
-        signals = signals_from_frame(system_signals) if len(system_signals) else None
-        rca = analyze_incident(
-            DriftReport.from_dict(drift),
-            incident_id=incident or incident_id(spec.id, key),
-            detection_time=detection_time,
-            model_id=spec.id,
-            feature_importance=feature_importance.get("importance") or None,
-            signals=signals,
-            events=events,
-            anomalies=pyod_view(signal_anomalies) if len(signal_anomalies) else None,
-            pipeline=evidence,
-            history=past_signatures(instance, rca_key, before=key),
-            current=current_window,
-            reference=reference_window,
-            time_column=spec.timestamp_column,
-            prediction_column=spec.prediction_column,
-            label_column=spec.label_column or "label",
-            latency_column=spec.latency_column,
-            error_column=spec.error_column,
+        rca, evidence, opened = explain_window(
+            instance, spec, catalog, partitions, stored, key=key, window=window
         )
-        opened_by = "drift_report"
-        if not incident:
-            if not _opens_signal_incident(rca, signal_anomalies):
-                payload = {
-                    "incident_id": None,
-                    "model_id": spec.id,
-                    "window": key,
-                    "drift_detected": False,
-                    "verdict": drift_report.get("verdict"),
-                    "screened": {
-                        "root_cause": rca.root_cause.type,
-                        "cause": rca.root_cause.cause,
-                        "confidence": rca.confidence,
-                    },
-                    "pipeline": evidence.to_dict(),
-                }
-                return Output(payload, metadata=rca_metadata(payload, None))
-            previous_incident = _previous_rca_incident(instance, rca_key, previous)
-            incident = assign_incident(spec.id, key, drifted=True, previous=previous_incident)
-            opened_by = f"signals ({rca.root_cause.type})"
-            opened = onset_window(spec.id, incident, partitions, window.start, partition=key) or key
-            if incident != rca.incident_id:
-                rca = _with_incident(rca, incident)
-        payload = {
-            **rca.to_dict(),
-            "model_id": spec.id,
-            "window": key,
-            "onset_window": opened,
-            "opened_by": opened_by,
-            "pipeline": evidence.to_dict(),
-        }
+        found = incident_report(instance, spec, partitions, rca, stored, opened, key=key, start=window.start)
+        if found is None:
+            state = window_state(window.end, datetime.now(UTC))
+            payload = {**screened_payload(spec, key, drift_report, rca, evidence), "window_state": state}
+            return Output(payload, metadata=rca_metadata(payload, None))
+        rca, opened, opened_by = found
+        if stored.performance_evidence is not None:
+            rca = apply_performance(rca, stored.performance_evidence, min_labels=PERFORMANCE_MIN_LABELS)
+        extra = {"model_id": spec.id, "window": key, "onset_window": opened, "opened_by": opened_by}
+        extra["window_state"] = window_state(window.end, datetime.now(UTC))
+        payload = {**rca.to_dict(), **extra, "pipeline": evidence.to_dict()}
         return Output(payload, metadata=rca_metadata(payload, rca.to_markdown()))
 
     return [feature_importance, rca_report]
-
-
-def _with_incident(rca: RcaReport, incident: str) -> RcaReport:
-    """The same report under another incident id (a signal incident continuing the previous window's)."""
-    data = rca.to_dict()
-    data["incident_id"] = incident
-    if data.get("signature"):
-        data["signature"]["incident_id"] = incident
-    return RcaReport.from_dict(data)

@@ -22,6 +22,7 @@ from drift_sentinel.config import ModelSpec
 from drift_sentinel.quality import QualityResult, QualitySuite, learn_suite, validate_window
 from drift_sentinel.windows import read_table, read_window, summarize_window
 from resources.catalog import ModelCatalogResource
+from sentinel_assets.keys import asset_key
 from sentinel_assets.metadata import window_metadata
 
 # Bump when the window logic changes: RCA reads code-version changes as "pipeline, not world" evidence.
@@ -50,10 +51,10 @@ def _learned_suite(
     return learn_suite(baseline, numeric=numeric, categorical=categorical)
 
 
-def _check_result(name: str, asset_key: AssetKey, result: QualityResult) -> AssetCheckResult:
+def _check_result(name: str, key: AssetKey, result: QualityResult) -> AssetCheckResult:
     return AssetCheckResult(
         check_name=name,
-        asset_key=asset_key,
+        asset_key=key,
         passed=result.passed,
         severity=AssetCheckSeverity.ERROR,
         description=result.describe(),
@@ -73,7 +74,7 @@ def build_window_assets(
 ) -> list[AssetsDefinition]:
     """The two window assets of one model."""
     prefix = spec.asset_prefix
-    current_key, reference_key = AssetKey([prefix, "current_window"]), AssetKey([prefix, "reference_window"])
+    current_key, reference_key = asset_key(spec, "current_window"), asset_key(spec, "reference_window")
     current_check = "current_window_passes_data_quality"
     reference_check = "reference_window_has_expected_schema"
     common = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from drift_sentinel.analysis import IncidentSignature, Phase, match_history, recurring_patterns
-from drift_sentinel.analysis.temporal import feature_direction
+from drift_sentinel.analysis.temporal import feature_direction, incident_history
 
 
 def _sig(iid: str, t: datetime, features=("amount",), directions=None, model="m") -> IncidentSignature:
@@ -88,3 +88,20 @@ def test_ongoing_incident_is_recent_similar_and_caused():
     assert ongoing_incident(now, [caused, uncaused, old]) == (caused, 1.0)
     assert ongoing_incident(now, [old]) is None
     assert ongoing_incident(_sig("now", t, features=("velocity",)), [caused]) is None
+
+
+def test_incident_history_keeps_each_incidents_opening_window():
+    aug = _sig("inc-aug", datetime(2026, 8, 29, 1, tzinfo=UTC))
+    later_aug = _sig("inc-aug", datetime(2026, 8, 30, 0, tzinfo=UTC))  # the same incident, a day on
+    sep = _sig("inc-sep", datetime(2026, 9, 28, 2, tzinfo=UTC))
+    by_window = {
+        "2026-09-28": sep.to_dict(),
+        "2026-08-30": later_aug.to_dict(),
+        "2026-08-29": aug.to_dict(),
+        "2026-09-01": None,  # a quiet window stored no signature
+        "2026-09-02": {"incident_id": ""},
+    }
+    history = incident_history(by_window)
+    assert [(s.incident_id, s.time) for s in history] == [("inc-aug", aug.time), ("inc-sep", sep.time)]
+    assert [s.incident_id for s in incident_history(by_window, before="2026-09-28")] == ["inc-aug"]
+    assert incident_history({}) == []

@@ -22,7 +22,7 @@ from drift_sentinel.settings import Settings
 from examples.feature_pipeline.definitions import build_defs, transaction_features
 from examples.feature_pipeline.generator import generate_transactions
 from sentinel_assets.definitions import build_definitions
-from sentinel_assets.rca import pipeline_evidence
+from sentinel_assets.pipeline_evidence import pipeline_evidence
 
 REPO = Path(__file__).resolve().parents[1]
 DRIFT_DAY = "2024-10-05"

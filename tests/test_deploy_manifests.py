@@ -89,6 +89,10 @@ def test_manifest_set_is_complete() -> None:
         ("Secret", "drift-sentinel-secrets"),
         ("Secret", "dagster-postgresql-secret"),
         ("Deployment", "drift-sentinel-exporter"),
+        ("Deployment", "drift-sentinel-api"),
+        ("Service", "drift-sentinel-api"),
+        ("HorizontalPodAutoscaler", "drift-sentinel-api"),
+        ("NetworkPolicy", "api-ingress-egress"),
     ]:
         assert expected in kinds, f"missing {expected}"
     for _, doc in _manifests():
@@ -164,6 +168,77 @@ def test_network_policies_deny_by_default_and_allow_only_declared_ports() -> Non
                 assert rule.get(peers), f"{name}: a {direction} rule without peers allows every peer"
                 for peer in rule[peers]:
                     assert peer, f"{name}: an empty {peers} peer matches everything"
+
+
+def test_api_is_reached_only_from_the_frontend_namespace_and_reaches_the_webserver() -> None:
+    deployment = _by_kind("Deployment")["drift-sentinel-api"]
+    pod = deployment["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert _by_kind("Service")["drift-sentinel-api"]["spec"]["selector"].items() <= labels.items()
+    hpa = _by_kind("HorizontalPodAutoscaler")["drift-sentinel-api"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "drift-sentinel-api"
+    assert hpa["minReplicas"] <= deployment["spec"]["replicas"] <= hpa["maxReplicas"]
+    (container,) = pod["spec"]["containers"]
+    port = next(p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    assert container["command"][:3] == ["uvicorn", "api.app:create_app", "--factory"]
+    assert container["command"][container["command"].index("--port") + 1] == str(port)
+    # secrets by reference only
+    for entry in container["env"]:
+        if (
+            any(word in entry["name"] for word in ("PASSWORD", "SECRET", "KEY"))
+            and entry["name"] != "API_SERVICE_KEYS"
+        ):
+            assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], entry["name"]
+    # every policy that selects the API pods admits only the frontend namespace, on the API's port
+    admitted = []
+    for policy in _by_kind("NetworkPolicy").values():
+        if not _selects(policy["spec"]["podSelector"], labels):
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            admitted += [(str(peer), p["port"]) for peer in rule["from"] for p in rule["ports"]]
+    frontend = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "frontend"}}}
+    assert admitted == [(str(frontend), port)], admitted
+    # the webserver admits the API (GraphQL launches) on its port
+    webserver = {"component": "dagster-webserver"}
+    api_peer = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "drift-sentinel-api"}}}
+    assert any(
+        _selects(p["spec"]["podSelector"], webserver)
+        and any(api_peer in r["from"] for r in p["spec"].get("ingress", []))
+        for p in _by_kind("NetworkPolicy").values()
+    )
+    from api.app import create_app  # noqa: F401 (the probe path exists in the application)
+
+    probes = {container["readinessProbe"]["httpGet"]["path"], container["livenessProbe"]["httpGet"]["path"]}
+    assert probes == {"/livez"}
+
+
+def _render(template: str, values: dict[str, Any], namespace: str) -> str:
+    """The subset of Helm's templating the API chart uses: ``{{ .Values.a.b }}``, ``| quote``, the namespace."""
+
+    def lookup(match: re.Match[str]) -> str:
+        path, quote = match[1], match[2]
+        if path == ".Release.Namespace":
+            return namespace
+        value: Any = values
+        for part in path.removeprefix(".Values.").split("."):
+            value = value[part]
+        return json.dumps(str(value)) if quote else str(value)
+
+    rendered = re.sub(r"\{\{\s*(\.[A-Za-z.]+)\s*(\|\s*quote)?\s*\}\}", lookup, template)
+    assert "{{" not in rendered, "the chart uses templating this renderer does not know"
+    return rendered
+
+
+def test_api_helm_chart_renders_to_the_validated_manifests() -> None:
+    chart = DEPLOY / "helm" / "drift-sentinel-api"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    rendered = _render((chart / "templates" / "api.yaml").read_text(), values, NAMESPACE)
+    assert [d for d in yaml.safe_load_all(rendered) if d] == _docs(DEPLOY / "k8s" / "api.yaml")
+    other = _render(
+        (chart / "templates" / "api.yaml").read_text(), {**values, "allowedNamespace": "web"}, "x"
+    )
+    assert "kubernetes.io/metadata.name: web" in other and "namespace: x" in other
 
 
 def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:

@@ -75,7 +75,7 @@ def test_a_plugin_declares_its_defaults_and_threshold_range_once() -> None:
     try:
         assert thresholds_for("medium").effect["tail_ks"] == 0.2
         assert "tail_ks" not in DetectionConfig(algorithms="all").algorithms  # not a built-in
-        with pytest.raises(ValueError, match=r"thresholds\.\*\.tail_ks: 1\.5 is outside \[0, 1\]"):
+        with pytest.raises(ValueError, match=r"thresholds\.\*\.tail_ks: must be in \[0, 1\], got 1\.5"):
             DetectionConfig(algorithms=["tail_ks"], thresholds={"*": {"tail_ks": 1.5}})
         rng = np.random.default_rng(3)
         ref = pd.DataFrame({"x": rng.normal(size=1500)})
@@ -114,3 +114,39 @@ def test_a_categorical_plugin_runs_on_categorical_features() -> None:
         assert c.votes == {"chi_square": True, "counting": True}
     finally:
         _REGISTRY.pop("counting")
+
+
+def _plugin_register() -> None:
+    from drift_sentinel.detection.batch import KSDetector
+
+    register_detector(DetectorInfo("plugin_ks", "batch", ("numeric",), KSDetector, "entry-point plug-in"))
+
+
+def _broken_register() -> None:
+    raise RuntimeError("this plug-in is broken")
+
+
+def test_entry_point_plugins_load_like_the_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package declaring a ``drift_sentinel.detectors`` entry point gets its detectors registered on the
+    first look-up, after the built-ins; a broken one is skipped with a warning."""
+    from importlib.metadata import EntryPoint
+
+    import drift_sentinel.detection.registry as registry
+
+    group = registry.ENTRY_POINT_GROUP
+    plugins = [
+        EntryPoint("good", "tests.test_detection_catalog:_plugin_register", group),
+        EntryPoint("bad", "tests.test_detection_catalog:_broken_register", group),
+    ]
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: plugins if group == registry.ENTRY_POINT_GROUP else []
+    )
+    monkeypatch.setitem(registry._STATE, "providers", "new")
+    try:
+        with pytest.warns(UserWarning, match="detector plug-in 'bad'"):
+            info = registry.get_detector("plugin_ks")
+        assert not info.builtin and registry.detector_names()[-1] == "plugin_ks"
+        assert DetectionConfig(algorithms=["ks", "plugin_ks"]).algorithms == ["ks", "plugin_ks"]
+        assert builtin_detectors() == tuple(i.name for i in BUILTIN_DETECTORS)
+    finally:
+        _REGISTRY.pop("plugin_ks", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from dagster import (
     AssetKey,
     DagsterInstance,
@@ -36,6 +38,7 @@ from tests.support.servers import free_port
 
 FRAUD = ModelRef("fraud-detector-v1", "fraud_detector_v1")
 CHURN = ModelRef("churn-model", "churn_model")
+LEGACY = ModelRef("legacy-model", "legacy_model")  # no performance_report: accuracy from current_window
 PARTITIONS = StaticPartitionsDefinition(["2026-10-01-00:00", "2026-10-01-01:00"])
 TAGS = {"sentinel/model": FRAUD.model_id, "sentinel/actor": "sensor"}
 
@@ -74,9 +77,29 @@ WINDOW = {
         "latency_p95_ms": 90.0,
     },
 }
+# the newest window has too few labels for a realized accuracy yet (labels arrive late): realized figures come
+# from the newest window that has them, estimated ones and the breach flag from the newest window
+PERFORMANCE = {
+    "2026-10-01-01:00": {
+        "accuracy_estimated": 0.88,
+        "accuracy_estimated_lower": 0.84,
+        "accuracy_estimated_upper": 0.92,
+        "roc_auc_estimated": 0.81,
+        "labelled_fraction": 0.05,
+        "verdict": "FAILED",
+    },
+    "2026-10-01-00:00": {
+        "accuracy": 0.93,
+        "accuracy_estimated": 0.95,
+        "roc_auc": 0.9,
+        "roc_auc_estimated": 0.91,
+        "labelled_fraction": 1.0,
+        "verdict": "PASSED",
+    },
+}
 
 
-def _model_assets(prefix: str) -> list:
+def _model_assets(prefix: str, *, performance: bool = True) -> list:
     @asset(key=AssetKey([prefix, "current_window"]), partitions_def=PARTITIONS)
     def current_window(context) -> MaterializeResult:
         return MaterializeResult(metadata=WINDOW[context.partition_key])
@@ -95,7 +118,12 @@ def _model_assets(prefix: str) -> list:
             metadata={"confidence": 0.8, "root_cause": "amount shift", "recommended_action": "rollback_model"}
         )
 
-    return [current_window, drift_report, signal_anomalies, rca_report]
+    @asset(key=AssetKey([prefix, "performance_report"]), partitions_def=PARTITIONS)
+    def performance_report(context) -> MaterializeResult:
+        return MaterializeResult(metadata=PERFORMANCE[context.partition_key])
+
+    assets = [current_window, drift_report, signal_anomalies, rca_report]
+    return [*assets, performance_report] if performance else assets
 
 
 @op
@@ -125,8 +153,10 @@ def backfill_helper() -> None:  # tagged with the model but not a remediation: m
 
 def populate(instance: DagsterInstance) -> None:
     assets = _model_assets(FRAUD.asset_prefix)
+    legacy = _model_assets(LEGACY.asset_prefix, performance=False)
     for partition in ["2026-10-01-01:00", "2026-10-01-00:00"]:
         assert materialize(assets, partition_key=partition, instance=instance).success
+        assert materialize(legacy, partition_key=partition, instance=instance).success
     ok = remediate_rollback_model.execute_in_process(
         instance=instance,
         tags={**TAGS, "sentinel/incident": "inc-late", "sentinel/action": "rollback_model"},
@@ -157,7 +187,7 @@ def instance(dagster_home: Path) -> Iterator[DagsterInstance]:
 
 @pytest.fixture(scope="module")
 def scraped(instance: DagsterInstance) -> dict:
-    collector = SentinelCollector(instance=instance, models=[FRAUD, CHURN])
+    collector = SentinelCollector(instance=instance, models=[FRAUD, CHURN, LEGACY])
     server, thread = serve(collector, host="127.0.0.1", port=0)
     try:
         base = f"http://127.0.0.1:{server.server_port}"
@@ -219,7 +249,7 @@ def test_latest_partition_wins_over_a_later_backfill(scraped: dict) -> None:
     assert _value(
         scraped, "drift_sentinel_feature_drift_magnitude", feature="location", **model
     ) == pytest.approx(0.4)
-    assert _value(scraped, "drift_sentinel_model_accuracy", **model) == pytest.approx(0.87)
+    assert _value(scraped, "drift_sentinel_model_accuracy", model=LEGACY.model_id) == pytest.approx(0.87)
     assert _value(scraped, "drift_sentinel_error_rate", **model) == pytest.approx(0.02)
     assert _value(scraped, "drift_sentinel_latency_p95_ms", **model) == pytest.approx(140.5)
     assert _value(scraped, "drift_sentinel_window_rows", **model) == 1200
@@ -240,9 +270,62 @@ def test_anomalies_rca_and_freshness(scraped: dict) -> None:
         "drift_report",
         "rca_report",
         "signal_anomalies",
+        "performance_report",
     }
     for s in stamps:
         assert time.time() - 600 < s.value <= time.time()
+
+
+def test_model_accuracy_realized_from_the_newest_labelled_window_and_its_estimated_twin(
+    scraped: dict,
+) -> None:
+    model = {"model": FRAUD.model_id}
+    # realized: the newest window has no realized accuracy yet, so the previous window's (not current_window's)
+    assert _value(scraped, "drift_sentinel_model_accuracy", **model) == pytest.approx(0.93)
+    assert _value(scraped, "drift_sentinel_model_roc_auc", **model) == pytest.approx(0.9)
+    # estimated and the breach: the newest window
+    assert _value(scraped, "drift_sentinel_model_accuracy_estimated", **model) == pytest.approx(0.88)
+    assert _value(scraped, "drift_sentinel_model_accuracy_estimated_lower", **model) == pytest.approx(0.84)
+    assert _value(scraped, "drift_sentinel_model_accuracy_estimated_upper", **model) == pytest.approx(0.92)
+    assert _value(scraped, "drift_sentinel_model_roc_auc_estimated", **model) == pytest.approx(0.81)
+    assert _value(scraped, "drift_sentinel_labelled_fraction", **model) == pytest.approx(0.05)
+    assert _value(scraped, "drift_sentinel_performance_breach", **model) == 1.0
+    # a model without performance_report publishes no estimate
+    assert not _samples(scraped, "drift_sentinel_model_accuracy_estimated", model=LEGACY.model_id)
+
+
+def test_alert_rules_and_ml_performance_dashboard_use_the_performance_metrics() -> None:
+    root = Path(__file__).resolve().parents[1] / "deploy"
+    rules = {
+        r["alert"]: r
+        for group in yaml.safe_load((root / "prometheus" / "alert_rules.yml").read_text())["groups"]
+        for r in group["rules"]
+    }
+    below = rules["ModelAccuracyBelowThreshold"]
+    assert re.fullmatch(
+        r"drift_sentinel_model_accuracy < 0\.85 or drift_sentinel_model_accuracy_estimated < 0\.85",
+        below["expr"],
+    )
+    assert below["labels"]["severity"] == "critical" and below["for"] == "15m"
+    estimated = rules["ModelAccuracyEstimatedLow"]
+    assert estimated["expr"] == "drift_sentinel_model_accuracy_estimated < 0.9" and estimated["for"] == "15m"
+    assert estimated["labels"]["severity"] == "warning"
+    assert rules["ModelPerformanceBreach"]["expr"] == "drift_sentinel_performance_breach == 1"
+    board = json.loads((root / "grafana" / "ml_performance.json").read_text())
+    exprs = {target["expr"].split("{")[0] for panel in board["panels"] for target in panel["targets"]}
+    for name in (
+        "drift_sentinel_model_accuracy",
+        "drift_sentinel_model_accuracy_estimated",
+        "drift_sentinel_model_accuracy_estimated_lower",
+        "drift_sentinel_model_accuracy_estimated_upper",
+        "drift_sentinel_model_roc_auc",
+        "drift_sentinel_model_roc_auc_estimated",
+        "drift_sentinel_labelled_fraction",
+        "drift_sentinel_performance_breach",
+    ):
+        assert name in exprs and name in METRICS, name
+    ids = [panel["id"] for panel in board["panels"]]
+    assert len(ids) == len(set(ids))
 
 
 def test_remediation_runs_success_rate_and_incidents(scraped: dict) -> None:

@@ -97,9 +97,9 @@ def test_the_cycle_finder_finds_a_function_level_cycle() -> None:
 
 def test_the_graph_sees_function_level_and_relative_imports() -> None:
     graph = import_graph()
-    # engine imports the registry at module level; the multivariate detector imports profile in a method
+    # engine imports the registry at module level; sensitivity imports it inside a function
     assert "drift_sentinel.detection.registry" in graph["drift_sentinel.detection.engine"]
-    assert "drift_sentinel.detection.profile" in graph["drift_sentinel.detection.multivariate"]
+    assert "drift_sentinel.detection.registry" in graph["drift_sentinel.detection.sensitivity"]
 
 
 def test_drift_sentinel_has_no_import_cycles() -> None:

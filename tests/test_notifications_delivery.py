@@ -100,7 +100,13 @@ def test_slack_500_after_all_retries_is_reported_without_secrets(
     assert WEBHOOK_SECRET not in (delivery.error or "") and "***" in (delivery.error or "")
     assert len(http_sink.requests) == 3
     assert WEBHOOK_SECRET not in caplog.text and ROUTING_KEY not in caplog.text
-    assert not (tmp_path / "outbox.jsonl").exists()  # a failure is reported, not hidden in the outbox
+    # the failure is reported (ok=False) and the notification is kept in the outbox, so nothing is lost
+    (kept,) = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text().splitlines()]
+    assert kept["undelivered"] is True and kept["channel"] == "slack"
+    assert kept["reason"].startswith("slack not delivered after 3 attempt(s): ConnectionError: HTTP 500")
+    assert kept["notification"]["incident_id"] == "inc-77"
+    assert "written to the outbox" in (delivery.note or "")
+    assert WEBHOOK_SECRET not in (tmp_path / "outbox.jsonl").read_text()
 
 
 def test_permanent_4xx_is_not_retried(tmp_path: Path, http_sink: HttpSink) -> None:

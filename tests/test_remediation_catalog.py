@@ -262,3 +262,23 @@ def test_the_docs_example_adds_an_action_in_one_file(tmp_path: Path, mlflow_uri:
     assert proc.returncode == 0, proc.stderr[-3000:]
     # gate PASSED (version check), champion moved to the challenger, verification had no serving rows
     assert proc.stdout.strip().splitlines()[-1] == "SUCCESS 2 ['succeeded'] ['INCONCLUSIVE']"
+
+
+# ----------------------------------------------------------------------------- reconcile: is the worker alive
+
+
+def test_worker_liveness_is_checked_on_this_host_only() -> None:
+    import os
+    import socket
+
+    from jobs.reconcile import worker_alive, worker_identity
+
+    me = worker_identity()
+    assert me.startswith(f"{socket.gethostname()}:{os.getpid()}:")
+    assert worker_alive(me) is True
+    host, pid, start = me.split(":")
+    assert worker_alive(f"{host}:{pid}:{int(start) + 1}") is False  # the pid was reused by another process
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert worker_alive(f"{host}:{child.pid}:1") is False  # gone
+    assert worker_alive(f"another-host-{host}:{pid}:{start}") is None  # cannot tell from here

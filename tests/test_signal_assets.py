@@ -23,17 +23,12 @@ from dagster import (
 )
 
 from drift_sentinel.analysis import IncidentSignature
+from drift_sentinel.analysis.anomaly_table import anomalies_long, serving_anomaly
 from drift_sentinel.config import load_config
 from drift_sentinel.incidents import incident_id
-from sentinel_assets.rca import onset_window, pipeline_evidence
-from sentinel_assets.signals import (
-    anomalies_long,
-    build_signal_assets,
-    events_between,
-    past_signatures,
-    serving_anomaly,
-    trailing_signals,
-)
+from sentinel_assets.pipeline_evidence import pipeline_evidence
+from sentinel_assets.rca import onset_window
+from sentinel_assets.signals import build_signal_assets, events_between, past_signatures, trailing_signals
 from tests.support.project import REPO
 
 PREFIX = "fraud_detector_v1"

@@ -82,3 +82,47 @@ def test_csv_table(tmp_path: Path) -> None:
 
 def test_summary_of_empty_window() -> None:
     assert summarize_window(pd.DataFrame(columns=["p"]), prediction_column="p") == {"rows": 0}
+
+
+# ------------------------------------------------------------- CSV text encodings (issue 15 #2)
+@pytest.mark.parametrize(
+    ("payload", "expected", "note"),
+    [
+        ("x,cat\n1,café\n2,été\n".encode(), ["café", "été"], None),
+        (
+            "x,cat\n1,café\n2,été\n".encode("latin-1"),
+            ["café", "été"],
+            "'cat' (2 value(s)); decoded as cp1252",
+        ),
+        ("x,cat\n1,€uro\n2,abc\n".encode("cp1252"), ["€uro", "abc"], "'cat' (1 value(s))"),
+        ("x,cat\n1,café\n".encode() + "2,été\n".encode("latin-1"), ["café", "été"], "'cat' (1 value(s))"),
+        ("x,cat\n1,café\n2,été\n".encode("utf-16"), ["café", "été"], "decoded as utf-16"),
+        ("\ufeffx,cat\n1,café\n2,été\n".encode(), ["café", "été"], None),
+    ],
+)
+def test_csv_text_is_decoded_consistently(tmp_path: Path, payload: bytes, expected: list[str], note) -> None:
+    path = tmp_path / "w.csv"
+    path.write_bytes(payload)
+    frame = read_table(str(path))
+    assert list(frame.columns) == ["x", "cat"] and frame["cat"].tolist() == expected
+    assert all(isinstance(v, str) for v in frame["cat"])
+    assert (note is None) == ("decoding" not in frame.attrs)
+    if note:
+        assert note in frame.attrs["decoding"] and str(path) in frame.attrs["decoding"]
+
+
+def test_a_header_that_is_not_utf8_decodes_the_whole_file(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes("x,catégorie\n1,été\n".encode("latin-1"))
+    with caplog.at_level("WARNING", logger="drift_sentinel.windows"):
+        frame = read_table(str(path))
+    assert list(frame.columns) == ["x", "catégorie"] and frame["catégorie"].tolist() == ["été"]
+    assert "whole file was decoded as cp1252" in frame.attrs["decoding"]
+    assert any("decoded as cp1252" in r.getMessage() for r in caplog.records)  # the pipeline's logs say so
+
+
+def test_read_window_decodes_csv_logs_too(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_bytes("timestamp,cat\n2026-10-01T01:00:00Z,été\n2026-10-01T02:00:00Z,a\n".encode("latin-1"))
+    frame = read_window(str(path), start=pd.Timestamp("2026-10-01"), end=pd.Timestamp("2026-10-02"))
+    assert frame["cat"].tolist() == ["été", "a"]

@@ -12,7 +12,8 @@ and they share a phase:
 - start hours within 1 h of each other on different days → ``time_of_day_seasonality``
 
 The pattern with most matches names the recurring cause, with its recurrence count (past matches).
-:func:`recurring_patterns` groups a whole history into that library of patterns.
+:func:`recurring_patterns` groups a whole history into that library of patterns; :func:`incident_history`
+keeps one signature per incident (its opening window's) from what past reports stored.
 
 >>> from datetime import datetime, UTC
 >>> past = IncidentSignature(incident_id="a", model_id="m", time=datetime(2026, 8, 30, 2, tzinfo=UTC),
@@ -329,3 +330,34 @@ def recurring_patterns(history: Sequence[IncidentSignature]) -> list[RecurringPa
         for pattern, members in groups
         if len(members) > 1
     ]
+
+
+def incident_history(
+    signatures: Mapping[str, Mapping[str, Any] | None], *, before: str | None = None
+) -> list[IncidentSignature]:
+    """One signature per incident, from its earliest window: the history RCA matches recurrences against.
+
+    ``signatures`` maps a window's partition key to the ``signature`` its RCA report stored (``None`` or no
+    ``incident_id``: a quiet window). ``before`` keeps only windows before that key (time-window keys sort by
+    time). Sorted by the incidents' onset.
+
+    >>> sig = lambda inc, t: {"incident_id": inc, "model_id": "m", "time": t, "features": ["amount"]}
+    >>> by_window = {"2026-09-01": sig("a", "2026-09-01T02:00:00+00:00"),
+    ...              "2026-09-02": sig("a", "2026-09-02T00:00:00+00:00"),
+    ...              "2026-09-03": None, "2026-10-01": sig("b", "2026-10-01T00:00:00+00:00")}
+    >>> [(s.incident_id, s.time.day) for s in incident_history(by_window)]
+    [('a', 1), ('b', 1)]
+    >>> [s.incident_id for s in incident_history(by_window, before="2026-10-01")]
+    ['a']
+    """
+    first: dict[str, tuple[str, IncidentSignature]] = {}
+    for key, data in signatures.items():
+        if before is not None and key >= before:
+            continue
+        if not isinstance(data, Mapping) or not data.get("incident_id"):
+            continue
+        signature = IncidentSignature.from_dict(data)
+        known = first.get(signature.incident_id)
+        if known is None or key < known[0]:
+            first[signature.incident_id] = (key, signature)
+    return sorted((s for _, s in first.values()), key=lambda s: s.time)

@@ -1,13 +1,17 @@
 """``drift-sentinel check``: compare two windows and print the drift report as JSON.
 
 Exit status: 0 no drift, 1 drift, 2 inconclusive; bad input raises :class:`DataError` (3) or
-:class:`ConfigError` (4), which the CLI prints as one line naming the file or column.
+:class:`ConfigError` (4), which the CLI prints as one line naming the file or column — for a ``--config``
+file, its line and field (``detection.yaml: line 4: thresholds.*.alpha: must be in (0, 1), got -0.05``).
+Notes that do not change the answer (a CSV that was not UTF-8 and how it was decoded) go to stderr as
+``drift-sentinel check: note: …`` lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,15 +47,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _read_config_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the config file as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+
+
 def _load_config_file(path: str) -> dict[str, Any]:
     import yaml
 
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc}") from None
+    text = _read_config_text(path)
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
@@ -62,7 +74,33 @@ def _load_config_file(path: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a mapping of detection settings")
     if "detection" in data and isinstance(data["detection"], dict):
         data = data["detection"]
-    return data
+    return dict(data)
+
+
+def _line_of(path: str, keys: tuple[str, ...]) -> int | None:
+    """1-based line of ``keys`` (``("thresholds", "*", "alpha")``) in the YAML/JSON file ``path``, under a
+    ``detection:`` key when the file has one; the deepest key found when the full path is not there."""
+    import yaml
+
+    try:
+        node = yaml.compose(_read_config_text(path), Loader=yaml.SafeLoader)
+    except (ConfigError, yaml.YAMLError):
+        return None
+    if isinstance(node, yaml.MappingNode):
+        top = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+        if isinstance(top.get("detection"), yaml.MappingNode):
+            node = top["detection"]
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == key), None
+        )
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -79,6 +117,7 @@ def build_config(args: argparse.Namespace) -> Any:
     from drift_sentinel.detection.config import DetectionConfig
 
     data = _load_config_file(args.config) if args.config else {}
+    from_file = set(data)
     features = _split(args.features)
     if features is not None:
         declared = data.get("features")
@@ -94,10 +133,25 @@ def build_config(args: argparse.Namespace) -> Any:
     try:
         return DetectionConfig.model_validate(data)
     except ValidationError as exc:
-        where = args.config or "command line"
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "<root>"
-        raise ConfigError(f"{where}: {field}: {first['msg']}") from None
+        raise ConfigError(_config_error(exc, args.config, from_file)) from None
+
+
+def _config_error(exc: Any, config_path: str | None, from_file: set[str]) -> str:
+    """One line: where (file and line, or the command line), the field path and what is wrong."""
+    from drift_sentinel.detection.config import FieldError
+
+    first = exc.errors()[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):  # knows the exact key, e.g. thresholds.*.alpha
+        keys, message = cause.path, str(cause).split(": ", 1)[1]
+    else:
+        keys = tuple(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+    field = ".".join(keys) or "<root>"
+    if config_path is None or (keys and keys[0] not in from_file):
+        return f"command line: {field}: {message}"
+    line = _line_of(config_path, keys)
+    return f"{config_path}: {f'line {line}: ' if line else ''}{field}: {message}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,8 +159,17 @@ def run(args: argparse.Namespace) -> int:
     from drift_sentinel.detection.io import read_window_file
 
     config = build_config(args)
-    reference = read_window_file(args.reference, role="reference")
-    current = read_window_file(args.current, role="current")
+    reader_log = logging.getLogger("drift_sentinel.windows")
+    level = reader_log.level
+    reader_log.setLevel(logging.ERROR)  # decoding notes are printed below, once, with the role
+    try:
+        reference = read_window_file(args.reference, role="reference")
+        current = read_window_file(args.current, role="current")
+    finally:
+        reader_log.setLevel(level)
+    for role, frame in (("reference", reference), ("current", current)):
+        if frame.attrs.get("decoding"):
+            print(f"drift-sentinel check: note: {role} window {frame.attrs['decoding']}", file=sys.stderr)
     shared = [c for c in current.columns if c in set(reference.columns)]
     if not shared:
         raise DataError(

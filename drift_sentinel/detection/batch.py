@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from drift_sentinel.detection.profile import mean_std, robust_scale
 from drift_sentinel.detection.results import TestResult
 from drift_sentinel.detection.univariate import (
     chi_square_from_counts,
@@ -91,7 +92,7 @@ class BatchDetector:
 class _SortedReference(BatchDetector):
     def fit(self, reference: ArrayLike) -> _SortedReference:
         self._ref = np.sort(finite_values(reference))
-        self._std = float(self._ref.std(ddof=1)) if self._ref.size > 1 else 0.0
+        self._std = mean_std(self._ref)[1] if self._ref.size > 1 else 0.0
         self._fitted = True
         return self
 
@@ -129,23 +130,26 @@ class WassersteinDetector(_SortedReference):
 
     def test(self, current: ArrayLike) -> TestResult:
         cur, _, p, w = self._compare(current)
-        return self._result(w, p, _scaled(w, self._std, cur), self._ref.size, cur.size, _W_DETAIL)
+        return self._result(w, p, _scaled(w, self._ref, self._std, cur), self._ref.size, cur.size, _W_DETAIL)
 
     def test_sample(self, sample: NumericSample) -> TestResult:
         _, p, w = sample.ks
-        effect = _scaled(w, sample.profile.std, sample.current)
+        effect = _scaled(w, sample.profile.sorted_values, sample.profile.std, sample.current)
         return self._result(w, p, effect, sample.n_reference, sample.n_current, _W_DETAIL)
 
 
 _W_DETAIL = "significance from the KS test on the same samples"
 
 
-def _scaled(distance: float, reference_std: float, current_sorted: np.ndarray) -> float:
-    """Wasserstein distance in reference standard deviations (the current one's when the reference is
-    constant; 0 or ∞ when both are)."""
-    scale = reference_std
+def _scaled(
+    distance: float, reference: np.ndarray, reference_std: float, current_sorted: np.ndarray
+) -> float:
+    """Wasserstein distance in reference standard deviations (the robust scale when a few extreme values
+    dominate that deviation; the current one's when the reference is constant; 0 or ∞ when both are)."""
+    robust = robust_scale(reference, reference_std)
+    scale = reference_std if robust is None else robust[1]
     if not scale > 0:
-        scale = float(current_sorted.std(ddof=1)) if current_sorted.size > 1 else 0.0
+        scale = mean_std(current_sorted)[1] if current_sorted.size > 1 else 0.0
     return distance / scale if scale > 0 else (0.0 if distance == 0 else math.inf)
 
 

@@ -59,8 +59,11 @@ def _check_threshold(feature: str, key: str, value: Any) -> None:
         raise FieldError(path, f"must be a finite number, got {value!r}")
     inside = lo <= value <= hi if inclusive else lo < value < hi
     if not inside:
-        interval = f"[{lo:g}, {hi:g}]" if inclusive else f"({lo:g}, {hi:g})"
-        raise FieldError(path, f"{value!r} is outside {interval}")
+        if math.isinf(hi):
+            wanted = f"≥ {lo:g}" if inclusive else f"> {lo:g}"
+        else:
+            wanted = f"in [{lo:g}, {hi:g}]" if inclusive else f"in ({lo:g}, {hi:g})"
+        raise FieldError(path, f"must be {wanted}, got {value!r}")
 
 
 class DetectionConfig(BaseModel):

@@ -46,9 +46,12 @@ from drift_sentinel.detection.profile import (
     ReferenceProfile,
     as_config,
     category_counts,
-    infer_kind,
+    feature_kind,
+    mean_std,
     profile_column,
+    robust_scale,
     sorted_finite,
+    unparseable,
 )
 from drift_sentinel.detection.registry import DetectorInfo, detector_names, find_detector, get_detector
 from drift_sentinel.detection.results import AffectedFeature, DriftReport, FeatureDrift, TestResult
@@ -60,6 +63,7 @@ from drift_sentinel.verdict import Verdict
 __all__ = ["benjamini_hochberg", "detect_drift"]
 
 PARALLEL_MIN_CELLS = 200_000  # below this many values, threads cost more than they save
+Z_LIMIT = 1e6  # standardised stream values beyond this are absurd: left out so they cannot overflow the sums
 
 
 def _is_streaming(name: str) -> bool:
@@ -222,6 +226,7 @@ class _Engine:
         self.time_column = time_column
         self.prediction_column = prediction_column
         self.label_column = label_column
+        self.excluded: dict[str, str] = {}
         self.order: np.ndarray | None = None
         self.times: np.ndarray | None = None
         if time_column is not None and time_column in current.columns and len(current):
@@ -230,7 +235,19 @@ class _Engine:
             self.times = tvals.to_numpy()[self.order]
 
     # ---------------------------------------------------------------- features
+    def kind_of(self, name: str) -> str | None:
+        """A column's kind as the reference has it (its profile, else its values; the current window only
+        when the reference has none), so stray strings in the current window cannot flip it."""
+        if self.profile is not None and name in self.profile.features:
+            return self.profile.features[name].kind
+        for frame in (self.reference, self.current):
+            if name in frame.columns and (frame is self.current or frame[name].notna().any()):
+                return feature_kind(frame[name])
+        return "numeric"
+
     def feature_kinds(self) -> dict[str, str | None]:
+        """Declared kinds win; otherwise inferred (:meth:`kind_of`). Undeclared datetime columns are left
+        out and recorded in ``self.excluded``."""
         features = self.config.features
         special = {c for c in (self.time_column, self.prediction_column, self.label_column) if c}
         if isinstance(features, dict):
@@ -246,8 +263,11 @@ class _Engine:
             names = list(features)
         kinds: dict[str, str | None] = {}
         for name in names:
-            frame = self.current if name in self.current.columns else self.reference
-            kinds[name] = infer_kind(frame[name]) if name in frame.columns else "numeric"
+            kind = self.kind_of(name)
+            if kind is None and features is None:
+                self.excluded[name] = "datetime column: not a feature unless declared"
+                continue
+            kinds[name] = kind
         return kinds
 
     def _profile(self, name: str, kind: str) -> NumericProfile | CategoricalProfile:
@@ -298,6 +318,7 @@ class _Engine:
         cur_sorted, cur_missing = sorted_finite(col)
         pend = _Pending(name, kind, n_reference=prof.n, n_current=int(cur_sorted.size), is_signal=is_signal)
         self._null_signal(pend, prof.n_missing, prof.n_total, cur_missing, int(col.size))
+        notes = self._not_numbers(name)
         min_n = self.config.min_samples
         if prof.n < min_n or cur_sorted.size < min_n:
             side = "reference" if prof.n < min_n else "current"
@@ -309,6 +330,7 @@ class _Engine:
                 pend.status = f"only {n} usable values in the {side} window (min_samples={min_n})"
             if pend.null_drifted:
                 pend.verdict = None  # the missing-value change itself is the finding
+            _add_status(pend, notes)
             return pend
         sample = NumericSample(prof, cur_sorted)
         pend.magnitude = float(sample.ks[0])
@@ -320,8 +342,20 @@ class _Engine:
             if "numeric" in info.kinds:
                 pend.results[info.name] = _run_batch(info, sample, col)
         if self.streams:
-            self._streams(pend, col, prof.mean, prof.std if prof.std > 0 else 1.0, self.streams)
+            self._streams(pend, col, *_stream_scale(prof), self.streams)
+        _add_status(pend, notes)
         return pend
+
+    def _not_numbers(self, name: str) -> str:
+        """The status note for values of a numeric column that are not numbers (counted as missing)."""
+        parts = []
+        for role, frame in (("reference", self.reference), ("current", self.current)):
+            if name in frame.columns:
+                n, examples = unparseable(frame[name])
+                if n:
+                    shown = ", ".join(repr(e) for e in examples)
+                    parts.append(f"{n} value(s) in the {role} window are not numbers ({shown})")
+        return "; ".join(parts) + "; counted as missing" if parts else ""
 
     def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
         arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
@@ -338,6 +372,16 @@ class _Engine:
     def _streams(self, pend: _Pending, col: pd.Series, mean: float, std: float, algos: list[str]) -> None:
         values, times = self._ordered(col)
         z = (values - mean) / std
+        absurd = ~(np.abs(z) <= Z_LIMIT)
+        if absurd.any():  # a 1e308 would overflow the detectors' sums and blind them to the rest
+            keep = ~absurd
+            z = z[keep]
+            times = times[keep] if times is not None else None
+            _add_status(
+                pend,
+                f"{int(absurd.sum())} value(s) more than {Z_LIMIT:g} standard deviations from the reference "
+                "left out of the streaming detectors",
+            )
         n = int(z.size)
         split, change, p_change = _cusum_change(z, max(self.config.min_samples, 2))
         shift = abs(change)
@@ -403,17 +447,43 @@ class _Engine:
         return pend
 
     # ------------------------------------------------------------ model signals
+    def prediction_kind(self) -> str | None:
+        """``numeric`` for scores (and 0/1 booleans, as ever), ``categorical`` for predicted classes as text."""
+        col = self.prediction_column
+        assert col is not None
+        frame = self.reference if col in self.reference.columns else self.current
+        if col in frame.columns and pd.api.types.is_bool_dtype(frame[col].dtype):
+            return "numeric"
+        return self.kind_of(col)
+
     def prediction_signal(self) -> _Pending | None:
         col = self.prediction_column
         if not col or col not in self.current.columns:
             return None
+        kind = self.prediction_kind()
+        if kind != "numeric":  # class labels: compared as categories; datetimes: not a prediction
+            if kind is None:
+                return _Pending(
+                    "prediction", "prediction", verdict=Verdict.ERROR, is_signal=True,
+                    status=f"prediction column {col!r} holds datetimes, not predictions",
+                )  # fmt: skip
+            if col not in self.reference.columns and (
+                self.profile is None or col not in self.profile.features
+            ):
+                return _Pending(
+                    "prediction", "prediction", verdict=Verdict.INCONCLUSIVE, is_signal=True,
+                    status=f"prediction column {col!r} holds labels, not scores, and the reference has none",
+                )  # fmt: skip
+            pend = self.categorical(col)
+            pend.name, pend.kind, pend.is_signal = "prediction", "prediction", True
+            return pend
         if col not in self.reference.columns and (self.profile is None or col not in self.profile.features):
             values, times = self._ordered(self.current[col])
             pend = _Pending("prediction", "prediction", n_current=int(values.size), is_signal=True)
             algos = self.streams
             if values.size >= self.config.min_samples and algos:
-                std = float(values.std(ddof=1)) if values.size > 1 else 1.0
-                self._streams(pend, self.current[col], float(values.mean()), std if std > 0 else 1.0, algos)
+                mean, std = mean_std(values)
+                self._streams(pend, self.current[col], mean, std if std > 0 else 1.0, algos)
             elif values.size < self.config.min_samples:
                 pend.verdict = Verdict.INCONCLUSIVE
                 pend.status = f"only {values.size} prediction values (min_samples={self.config.min_samples})"
@@ -426,6 +496,12 @@ class _Engine:
         pred, label = self.prediction_column, self.label_column
         if not pred or not label or pred not in frame.columns or label not in frame.columns:
             return None
+        if self.prediction_kind() == "categorical":  # predicted classes: an error is a prediction ≠ its label
+            pt, yt = _label_text(frame[pred]), _label_text(frame[label])
+            if ordered and self.order is not None and frame is self.current:
+                pt, yt = pt[self.order], yt[self.order]
+            keep = pd.notna(pt) & pd.notna(yt)
+            return (pt[keep] != yt[keep]).astype(np.float64)
         p = pd.to_numeric(frame[pred], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         y = pd.to_numeric(frame[label], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         if ordered and self.order is not None and frame is self.current:
@@ -497,6 +573,11 @@ class _Engine:
     def _labelled_times(self) -> np.ndarray | None:
         if self.times is None or self.order is None:
             return None
+        assert self.prediction_column is not None and self.label_column is not None
+        if self.prediction_kind() == "categorical":
+            pt = _label_text(self.current[self.prediction_column])
+            yt = _label_text(self.current[self.label_column])
+            return self.times[(pd.notna(pt) & pd.notna(yt))[self.order]]
         p = pd.to_numeric(self.current[self.prediction_column], errors="coerce").to_numpy(
             np.float64, na_value=np.nan
         )
@@ -505,6 +586,36 @@ class _Engine:
         )
         keep = (np.isfinite(p) & np.isfinite(y))[self.order]
         return self.times[keep]
+
+
+def _add_status(pend: _Pending, note: str) -> None:
+    if note:
+        pend.status = note if pend.status == "ok" else f"{pend.status}; {note}"
+
+
+def _stream_scale(prof: NumericProfile) -> tuple[float, float]:
+    """Location and scale that standardise a feature's stream: the reference mean and standard deviation,
+    or its median and robust scale when a few extreme values dominate them (:func:`robust_scale`), so the
+    streaming detectors still see changes of the bulk of the data."""
+    robust = robust_scale(prof.sorted_values, prof.std)
+    if robust is not None:
+        return robust
+    return prof.mean, prof.std if prof.std > 0 else 1.0
+
+
+def _label_text(series: pd.Series) -> np.ndarray:
+    """Class labels as text (``True``, ``1``, ``1.0`` and ``"1"`` alike), missing as ``None``."""
+
+    def text(v: Any) -> str | None:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return None
+        if isinstance(v, bool | np.bool_):
+            return str(int(v))
+        if isinstance(v, float | np.floating) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+
+    return np.array([text(v) for v in series.tolist()], dtype=object)
 
 
 def _finalize(pendings: list[_Pending], config: DetectionConfig, th: Thresholds) -> list[FeatureDrift]:
@@ -662,9 +773,13 @@ def detect_drift(
         name, kind = item
         if kind is None:
             return _Pending(
-                name, "unknown", verdict=Verdict.ERROR, status=f"column {name!r} is a datetime, not a feature"
+                name,
+                "unknown",
+                verdict=Verdict.ERROR,
+                status=f"column {name!r} holds datetimes, not a feature; declare its kind to compare it",
             )
-        return engine.numeric(name) if kind == "numeric" else engine.categorical(name)
+        with np.errstate(all="ignore"):  # per thread: degenerate columns end in a status, not a warning
+            return engine.numeric(name) if kind == "numeric" else engine.categorical(name)
 
     workers = cfg.n_jobs or min(os.cpu_count() or 1, 8)
     if workers > 1 and len(kinds) > 1 and len(current) * len(kinds) >= PARALLEL_MIN_CELLS:
@@ -673,22 +788,23 @@ def detect_drift(
             pendings = list(pool.map(one, kinds.items()))
     else:
         pendings = [one(item) for item in kinds.items()]
-    signal_pend = [p for p in (engine.prediction_signal(), engine.error_signal()) if p is not None]
-    finished = _finalize(pendings + signal_pend, cfg, th)
+    with np.errstate(all="ignore"):
+        signal_pend = [p for p in (engine.prediction_signal(), engine.error_signal()) if p is not None]
+        finished = _finalize(pendings + signal_pend, cfg, th)
     features = {f.name: f for f in finished[: len(pendings)]}
     signals = {f.name: f for f in finished[len(pendings) :]}
 
     multivariate = None
     for info in engine.multivariate[:1]:  # the report has one multivariate result
         names = [n for n, k in kinds.items() if k is not None and n in current.columns]
-        sampled = profile is not None and profile.sample is not None
+        sample = profile.sample if profile is not None else None
         detector = info.create(
             alpha=th.alpha,
             threshold=_effect_threshold(cfg, th, "*", info.name),
             min_samples=cfg.min_samples,
         )
-        multivariate = detector.fit(profile.sample if sampled else reference).test(
-            current, {n: kinds[n] for n in names if not sampled or n in profile.sample.columns}
+        multivariate = detector.fit(reference if sample is None else sample).test(
+            current, {n: kinds[n] for n in names if sample is None or n in sample.columns}
         )
 
     everything = list(features.values()) + list(signals.values())
@@ -723,4 +839,5 @@ def detect_drift(
         drift_start=min(starts) if starts else None,
         signals=signals,
         multivariate=multivariate,
+        excluded=engine.excluded,
     )

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from drift_sentinel.detection.profile import category_text, infer_kind
 from drift_sentinel.detection.results import MultivariateDrift
 from drift_sentinel.verdict import Verdict
 
@@ -46,9 +47,14 @@ def _design(
         if kind == "numeric":
             arr = pd.to_numeric(both, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
             arr[~np.isfinite(arr)] = np.nan
-            cols.append(arr)
+            big = float(np.nanmax(np.abs(arr))) if not np.isnan(arr).all() else 0.0
+            if big > 1e150:  # trees only see the order: rescale so bin midpoints cannot overflow
+                arr = arr / big
+            cols.append(_with_missing_indicator(arr))
             cat_mask.append(False)
             continue
+        if both.dtype == object:  # bytes and text of one category are one category
+            both = both.map(lambda v: category_text(v) if isinstance(v, bytes) else v)
         as_str = both.astype("string")
         ref_freq = as_str.iloc[: len(ref)].value_counts(normalize=True)
         if ref_freq.size + as_str.iloc[len(ref) :].nunique() <= _MAX_CODES:
@@ -60,8 +66,22 @@ def _design(
             arr = as_str.map(ref_freq).astype("Float64").fillna(0.0).to_numpy(dtype=np.float64)
             arr[as_str.isna().to_numpy()] = np.nan
             cat_mask.append(False)
-        cols.append(arr)
+        single = _with_missing_indicator(arr)
+        if single is not arr:
+            cat_mask[-1] = False
+        cols.append(single)
     return np.column_stack(cols) if cols else np.empty((len(ref) + len(cur), 0)), cat_mask
+
+
+def _with_missing_indicator(arr: np.ndarray) -> np.ndarray:
+    """A column with one distinct value plus missing ones carries only its missingness: it becomes that
+    indicator (scikit-learn's binning fails on a single value next to NaNs)."""
+    missing = np.isnan(arr)
+    if missing.any() and not missing.all():
+        present = arr[~missing]
+        if (present == present[0]).all():
+            return (~missing).astype(np.float64)
+    return arr
 
 
 class _Base:
@@ -123,8 +143,6 @@ class DomainClassifier:
     def test(self, current: pd.DataFrame, kinds: Mapping[str, str] | None = None) -> MultivariateDrift:
         if self._reference is None:
             raise ValueError("call fit(reference) before test(current)")
-        from drift_sentinel.detection.profile import infer_kind
-
         if kinds is None:
             kinds = {
                 c: k
@@ -241,8 +259,14 @@ def domain_classifier_test(
     drops = np.zeros(len(names))
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     # one OpenMP thread: on a busy 2-core host, spinning OpenMP workers make this many times slower
-    with threadpool_limits(limits=1, user_api="openmp"):
-        _fit_folds(x, y, cat_mask, folds.split(x, y), seed, rng, oof, drops)
+    try:
+        with threadpool_limits(limits=1, user_api="openmp"):
+            _fit_folds(x, y, cat_mask, folds.split(x, y), seed, rng, oof, drops)
+    except ValueError as exc:  # scikit-learn refuses degenerate folds (a handful of rows, one value)
+        return MultivariateDrift(
+            auc=math.nan, p_value=math.nan, drifted=False, verdict=Verdict.INCONCLUSIVE,
+            status=f"the classifier could not be trained on these rows: {exc}", **base.fields(),
+        )  # fmt: skip
     auc = _auc(y, oof)
     p_value = float(stats.mannwhitneyu(oof[y == 1], oof[y == 0], alternative="greater").pvalue)
     drifted = bool(p_value <= alpha and auc - 0.5 >= threshold)

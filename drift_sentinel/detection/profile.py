@@ -16,6 +16,7 @@ re-sorts the reference.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,14 +33,22 @@ __all__ = [
     "ReferenceProfile",
     "as_config",
     "category_counts",
+    "category_text",
+    "feature_kind",
     "infer_kind",
+    "mean_std",
     "numeric_values",
+    "unparseable",
     "sorted_finite",
     "profile_column",
     "profile_reference",
+    "robust_scale",
 ]
 
 SAMPLE_ROWS = 5_000
+NUMERIC_TEXT_SHARE = 0.9  # a text column whose values are at least this share numbers is numeric
+_KIND_SAMPLE = 10_000  # values looked at to infer the kind of a text column
+_DATE_LIKE = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2})?")
 
 
 def as_config(config: DetectionConfig | Mapping[str, Any] | None) -> DetectionConfig:
@@ -57,8 +66,9 @@ def as_config(config: DetectionConfig | Mapping[str, Any] | None) -> DetectionCo
 
 
 def infer_kind(series: pd.Series) -> str | None:
-    """``"numeric"`` for numeric dtypes, ``"categorical"`` for strings/categories/booleans, ``None`` for
-    datetimes and timedeltas (not a feature).
+    """The kind a column's dtype says: ``"numeric"`` for numeric dtypes, ``"categorical"`` for
+    strings/categories/booleans, ``None`` for datetimes and timedeltas (not a feature).
+    :func:`feature_kind` also looks at the values of text columns.
 
     >>> infer_kind(pd.Series([1.5])), infer_kind(pd.Series(["a"])), infer_kind(pd.Series([True]))
     ('numeric', 'categorical', 'categorical')
@@ -71,6 +81,76 @@ def infer_kind(series: pd.Series) -> str | None:
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric"
     return "categorical"
+
+
+def feature_kind(series: pd.Series) -> str | None:
+    """A column's kind as a feature: :func:`infer_kind`, and for a text (object) column its values decide.
+
+    Text whose values are at least 90% numbers is numeric — the rest (``"N/A?"``) then count as missing
+    instead of turning every number into its own category — and text that nearly all looks like dates
+    (``2026-10-01``, ``10/01/2026 08:00``, ``datetime.date`` objects) is ``None``, not a feature. Declare a
+    column's kind to override this.
+
+    >>> feature_kind(pd.Series(["0.5", "1.25", "N/A?"] + ["2"] * 30)), feature_kind(pd.Series(["2026-10-01"]))
+    ('numeric', None)
+    >>> feature_kind(pd.Series(["a", "b"])), feature_kind(pd.Series([1.5]))
+    ('categorical', 'numeric')
+    """
+    kind = infer_kind(series)
+    dtype = series.dtype
+    text_dtype = pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    if kind != "categorical" or not text_dtype or isinstance(dtype, pd.CategoricalDtype):
+        return kind
+    values = series.dropna()
+    if values.empty:
+        return kind
+    if len(values) > _KIND_SAMPLE:
+        values = values.iloc[:: len(values) // _KIND_SAMPLE + 1]
+    if values.map(lambda v: isinstance(v, bool)).any():
+        return kind
+    text = values.astype(str)
+    if float(pd.to_numeric(text, errors="coerce").notna().mean()) >= NUMERIC_TEXT_SHARE:
+        return "numeric"
+    if float(text.str.match(_DATE_LIKE).mean()) >= NUMERIC_TEXT_SHARE:
+        return None
+    return kind
+
+
+def unparseable(series: pd.Series, limit: int = 3) -> tuple[int, tuple[str, ...]]:
+    """(how many present values of a column are not numbers, up to ``limit`` distinct examples).
+
+    Numeric dtypes have none; in a text column, strings such as ``"N/A?"`` are counted (they are treated
+    as missing values by the numeric tests).
+
+    >>> unparseable(pd.Series([1.0, "2", "N/A?", None, "x", "N/A?"], dtype=object))
+    (3, ('N/A?', 'x'))
+    """
+    dtype = series.dtype
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return 0, ()
+    present = series[series.notna()]
+    bad = present[pd.to_numeric(present.astype(str), errors="coerce").isna()]
+    return int(bad.size), tuple(str(v) for v in pd.unique(bad.astype(str))[:limit])
+
+
+def mean_std(values: np.ndarray) -> tuple[float, float]:
+    """(mean, sample standard deviation) of finite values without overflow: values as large as 1e308 are
+    rescaled first, so one extreme value gives a large but finite answer instead of ``inf``/``nan``.
+
+    >>> mean_std(np.array([1.0, 2.0, 3.0]))
+    (2.0, 1.0)
+    >>> [f"{v:.3g}" for v in mean_std(np.array([0.0, 1e308]))]
+    ['5e+307', '7.07e+307']
+    """
+    if values.size == 0:
+        return math.nan, math.nan
+    big = float(np.max(np.abs(values)))
+    if big <= 1e150 or not math.isfinite(big):
+        mean = float(values.mean())
+        return mean, float(values.std(ddof=1)) if values.size > 1 else 0.0
+    scaled = values / big
+    mean = float(scaled.mean()) * big
+    return mean, (float(scaled.std(ddof=1)) * big if values.size > 1 else 0.0)
 
 
 def _as_float_array(series: pd.Series) -> np.ndarray:
@@ -132,10 +212,46 @@ def category_counts(series: pd.Series) -> tuple[pd.Series, int]:
         n_missing = int(counts[missing].sum()) if missing.any() else 0
         counts = counts[~missing] if missing.any() else counts
     if counts.index.inferred_type != "string":
-        counts.index = counts.index.map(str)
+        counts.index = counts.index.map(category_text)
         if not counts.index.is_unique:
             counts = counts.groupby(level=0, sort=False).sum()
     return counts.astype(np.int64), n_missing
+
+
+OUTLIER_SCALE_RATIO = 1e4  # a std this many times its robust estimate is dominated by a few extreme values
+
+
+def robust_scale(sorted_values: np.ndarray, std: float) -> tuple[float, float] | None:
+    """(median, IQR / 1.349) of sorted finite values when a few extreme values (a 1e308) inflate their
+    standard deviation ``std`` more than :data:`OUTLIER_SCALE_RATIO` times over that robust estimate (or make it
+    non-finite); ``None`` otherwise — ordinary data, however skewed, keeps its standard deviation.
+
+    >>> values = np.sort(np.r_[np.linspace(-2.0, 2.0, 101), 1e308])
+    >>> [round(v, 2) for v in robust_scale(values, mean_std(values)[1])]
+    [0.0, 1.48]
+    >>> robust_scale(np.linspace(-2.0, 2.0, 101), 1.17) is None
+    True
+    """
+    n = sorted_values.size
+    if n < 4:
+        return None
+    robust = (
+        float(sorted_values[(3 * (n - 1)) // 4] - sorted_values[(n - 1) // 4]) / 1.349
+    )  # quartiles by rank
+    if robust > 0 and (not math.isfinite(std) or std > OUTLIER_SCALE_RATIO * robust):
+        return float(sorted_values[(n - 1) // 2]), robust
+    return None
+
+
+def category_text(value: Any) -> str:
+    """A category as text; bytes are decoded (UTF-8, else Windows-1252) so ``b"caf\xe9"`` and ``"café"``
+    are one category, never a bytes-versus-string mismatch."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("cp1252", errors="replace")
+    return str(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,10 +308,10 @@ def profile_column(name: str, series: pd.Series, kind: str, *, psi_bins: int = 1
     if kind == "numeric":
         values, n_missing = sorted_finite(series)
         if values.size:
-            edges = np.unique(np.quantile(values, np.arange(1, psi_bins) / psi_bins))
+            with np.errstate(all="ignore"):  # quantiles between ±1e308 neighbours overflow to ±inf
+                edges = np.unique(np.quantile(values, np.arange(1, psi_bins) / psi_bins))
             counts = np.diff(np.searchsorted(values, edges, side="left"), prepend=0, append=values.size)
-            mean = float(values.mean())
-            std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+            mean, std = mean_std(values)
         else:
             edges, counts, mean, std = np.empty(0), np.zeros(1, dtype=np.int64), math.nan, math.nan
         return NumericProfile(
@@ -220,7 +336,7 @@ def _feature_kinds(
     if isinstance(features, dict):
         return {name: kind for name, kind in features.items()}
     names = list(features) if features is not None else [c for c in frame.columns if c not in exclude]
-    return {name: (infer_kind(frame[name]) if name in frame.columns else None) for name in names}
+    return {name: (feature_kind(frame[name]) if name in frame.columns else None) for name in names}
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,7 +388,7 @@ def profile_reference(
     kinds = _feature_kinds(reference, cfg, exclude)
     for name in columns:
         if name in reference.columns and name not in kinds:
-            kinds[name] = infer_kind(reference[name])
+            kinds[name] = feature_kind(reference[name])
     feats: dict[str, FeatureProfile] = {}
     for name, kind in kinds.items():
         if kind is None or name not in reference.columns:

@@ -323,7 +323,8 @@ class DriftReport:
     had too little data (or could not be tested), PASSED otherwise. ``drift_score`` is the share of
     assessed signals that drifted (0 when none could be assessed). ``affected_features`` are sorted by
     magnitude, largest first. ``drift_start`` is the earliest change point found by a streaming detector
-    among affected features.
+    among affected features. ``excluded`` names the shared columns that were not compared and why (datetime
+    columns, unless declared as features).
     """
 
     drift_detected: bool
@@ -338,8 +339,10 @@ class DriftReport:
     drift_start: datetime | None = None
     signals: Mapping[str, FeatureDrift] = field(default_factory=dict)
     multivariate: MultivariateDrift | None = None
+    excluded: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "excluded", _frozen_map(self.excluded))
         object.__setattr__(self, "features", _frozen_map(self.features))
         object.__setattr__(self, "signals", _frozen_map(self.signals))
         object.__setattr__(self, "config", _frozen_map(self.config))
@@ -350,8 +353,9 @@ class DriftReport:
         return len(self.affected_features)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (``json.dumps`` works on it) with the issue's keys plus the per-feature detail."""
-        return {
+        """JSON-safe dict (``json.dumps`` works on it) with the issue's keys plus the per-feature detail
+        (``excluded_columns`` only when a column was left out)."""
+        out = {
             "drift_detected": bool(self.drift_detected),
             "drift_score": _num(self.drift_score),
             "verdict": self.verdict.value,
@@ -365,6 +369,9 @@ class DriftReport:
             "multivariate": None if self.multivariate is None else self.multivariate.to_dict(),
             "config": _jsonable(dict(self.config)),
         }
+        if self.excluded:
+            out["excluded_columns"] = dict(self.excluded)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> DriftReport:
@@ -382,6 +389,7 @@ class DriftReport:
             drift_start=_untime(d.get("drift_start")),
             signals={k: FeatureDrift.from_dict(v) for k, v in d.get("signals", {}).items()},
             multivariate=None if mv is None else MultivariateDrift.from_dict(mv),
+            excluded=dict(d.get("excluded_columns", {})),
         )
 
     def __eq__(self, other: object) -> bool:

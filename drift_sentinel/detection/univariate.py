@@ -78,6 +78,16 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
     return float(np.clip(special.kolmogorov(t + 1.0 / (6.0 * root) + (t - 1.0) / (4.0 * en)), 0.0, 1.0))
 
 
+def _merge(u: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    """(KS D, Wasserstein) of two non-empty sorted finite samples; values near 1e308 would overflow the
+    Wasserstein integral, which is then computed on rescaled values (W(cu, cv) = c W(u, v))."""
+    d, w = sorted_ks_wasserstein(u, v)
+    if not math.isfinite(w):
+        big = max(abs(float(u[0])), abs(float(u[-1])), abs(float(v[0])), abs(float(v[-1])))
+        w = float(sorted_ks_wasserstein(u / big, v / big)[1]) * big
+    return float(d), float(w)
+
+
 def ks_sorted(u: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
     """(KS D, p-value, 1-Wasserstein distance) of two sorted finite samples — the one KS step every caller
     (:func:`ks_test`, the batch detectors, :func:`~drift_sentinel.detect_drift`) goes through.
@@ -89,11 +99,13 @@ def ks_sorted(u: np.ndarray, v: np.ndarray) -> tuple[float, float, float]:
     >>> d, p, w = ks_sorted(np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0]))
     >>> round(d, 3), round(p, 3), w
     (0.333, 1.0, 1.0)
+    >>> f"{ks_sorted(np.array([0.0, 1.0]), np.array([0.0, 1e308]))[2]:.3g}"  # no overflow to inf
+    '5e+307'
     """
     n1, n2 = u.shape[0], v.shape[0]
     if n1 == 0 or n2 == 0:
         return math.nan, math.nan, math.nan
-    d, w = sorted_ks_wasserstein(u, v)
+    d, w = _merge(u, v)
     if max(n1, n2) <= KS_EXACT_MAX_N:
         res = stats.ks_2samp(u, v)
         d, p = float(res.statistic), float(res.pvalue)
@@ -141,7 +153,7 @@ def wasserstein(reference: ArrayLike, current: ArrayLike) -> float:
     v = np.sort(finite_values(current))
     if u.size == 0 or v.size == 0:
         return math.nan
-    return float(sorted_ks_wasserstein(u, v)[1])
+    return _merge(u, v)[1]
 
 
 def quantile_edges(reference: ArrayLike, bins: int = 10) -> np.ndarray:

@@ -1,0 +1,227 @@
+"""Every read of the Dagster instance's history by the Dagster layer goes through this module.
+
+Assets, jobs, sensors and resources ask here for past materializations and check evaluations; what they get
+back are plain values (:class:`Materialization`, :class:`CheckEvaluation`), never Dagster's event records, so
+the rules that use them stay in the core and the queries stay in one place. This is also the only module
+allowed a private ``dagster._core`` import; each one says why.
+
+The functions take the instance and an asset key (:mod:`sentinel_assets.keys`):
+
+- :func:`materializations` — the newest materializations of a key (of some partitions), newest first;
+- :func:`latest_by_partition` — the newest materialization of each of some partitions;
+- :func:`latest_per_partition` — the newest materialization of every partition (every page of the log);
+- :func:`materializations_after` — materializations after a storage id, oldest first (a sensor's cursor);
+- :func:`materialized_partitions` — the partition keys that have a materialization;
+- :func:`last_check_evaluation` — the latest execution of an asset check for a partition;
+- :func:`check_evaluations` — the newest executions of an asset check over every partition;
+- :func:`runs_tagged` — the runs carrying some tags (:class:`Run`), newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    DagsterRunStatus,
+    RunsFilter,
+)
+
+# Why private: Dagster exports no public name for the tags that carry an asset's code version and data
+# version on its materializations (``dagster/code_version``, ``dagster/data_version``,
+# ``dagster/data_version_is_user_provided``); the constants keep the spelling Dagster's own.
+from dagster._core.definitions.data_version import (
+    CODE_VERSION_TAG,
+    DATA_VERSION_IS_USER_PROVIDED_TAG,
+    DATA_VERSION_TAG,
+)
+
+# Why private: the partition filter of ``get_asset_check_execution_history``; the public
+# ``DagsterInstance.get_latest_asset_check_evaluation_record`` cannot ask for one partition's evaluation.
+from dagster._core.event_api import PartitionKeyFilter
+
+# Why private: the status of a check execution record (the public API has no enum to compare it with).
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+PAGE = 1000
+"""Records read per query when every page is wanted."""
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """One stored materialization: its partition, ids, time, metadata values (unwrapped) and tags."""
+
+    partition: str | None
+    storage_id: int
+    run_id: str
+    timestamp: float
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, key: str) -> str | None:
+        """A metadata value as text; ``None`` when missing or empty.
+
+        >>> Materialization("2026-10-10", 1, "r", 0.0, {"incident_id": "inc-1", "onset": ""}).text("onset") is None
+        True
+        """
+        value = self.metadata.get(key)
+        return None if value in (None, "", "None") else str(value)
+
+    @property
+    def code_version(self) -> str | None:
+        """The asset's declared code version; ``None`` when Dagster defaulted it to the run id."""
+        version = self.tags.get(CODE_VERSION_TAG)
+        return None if not version or version == self.run_id else version
+
+    @property
+    def data_version(self) -> str | None:
+        """A data version the asset reported itself (not Dagster's hash of code and input versions)."""
+        user_provided = self.tags.get(DATA_VERSION_IS_USER_PROVIDED_TAG) == "true"
+        return self.tags.get(DATA_VERSION_TAG) if user_provided else None
+
+
+@dataclass(frozen=True)
+class CheckEvaluation:
+    """One execution of an asset check: whether it failed, its evaluation (when it has one), where and when."""
+
+    failed: bool
+    description: str = ""
+    passed: bool | None = None
+    severity: AssetCheckSeverity | None = None
+    id: int = 0
+    partition: str | None = None
+    run_id: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _plain(record: Any) -> Materialization:
+    materialization = record.asset_materialization
+    metadata = materialization.metadata if materialization is not None else {}
+    return Materialization(
+        partition=record.partition_key,
+        storage_id=int(record.storage_id),
+        run_id=record.run_id,
+        timestamp=float(record.timestamp),
+        metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
+        tags=dict(materialization.tags or {}) if materialization is not None else {},
+    )
+
+
+def materializations(
+    instance: DagsterInstance, key: AssetKey, *, partitions: Sequence[str] | None = None, limit: int = 2
+) -> list[Materialization]:
+    """The newest ``limit`` materializations of ``key`` (of ``partitions`` when given), newest first."""
+    flt = AssetRecordsFilter(asset_key=key, asset_partitions=list(partitions) if partitions else None)
+    return [_plain(r) for r in instance.fetch_materializations(flt, limit=limit).records]
+
+
+def latest_by_partition(
+    instance: DagsterInstance, key: AssetKey, partitions: Iterable[str]
+) -> dict[str, Materialization]:
+    """The newest materialization of ``key`` for each of ``partitions`` that has one."""
+    wanted = list(partitions)
+    if not wanted:
+        return {}
+    latest: dict[str, Materialization] = {}
+    for record in materializations(instance, key, partitions=wanted, limit=len(wanted) * 4):  # newest first
+        if record.partition and record.partition not in latest:
+            latest[record.partition] = record
+    return latest
+
+
+def latest_per_partition(instance: DagsterInstance, key: AssetKey) -> dict[str, Materialization]:
+    """The newest materialization of every partition of ``key``, reading every page of the log."""
+    newest: dict[str, Materialization] = {}
+    cursor = None
+    while True:
+        result = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=key), limit=PAGE, cursor=cursor, ascending=True
+        )
+        for record in result.records:
+            if record.partition_key is not None:
+                newest[record.partition_key] = _plain(record)
+        if not result.has_more:
+            return newest
+        cursor = result.cursor
+
+
+def materializations_after(
+    instance: DagsterInstance, key: AssetKey, after_storage_id: int | None, *, limit: int = PAGE
+) -> list[Materialization]:
+    """Materializations of ``key`` stored after ``after_storage_id`` (all when ``None``), oldest first."""
+    flt = AssetRecordsFilter(asset_key=key, after_storage_id=after_storage_id)
+    return [_plain(r) for r in instance.fetch_materializations(flt, limit=limit, ascending=True).records]
+
+
+def materialized_partitions(instance: DagsterInstance, key: AssetKey) -> set[str]:
+    """The partition keys of ``key`` that have at least one materialization."""
+    return set(instance.get_materialized_partitions(key))
+
+
+def _evaluation(record: Any) -> CheckEvaluation:
+    evaluation = record.event.asset_check_evaluation if record.event else None
+    return CheckEvaluation(
+        failed=record.status == AssetCheckExecutionRecordStatus.FAILED,
+        description=(evaluation.description or "") if evaluation is not None else "",
+        passed=evaluation.passed if evaluation is not None else None,
+        severity=evaluation.severity if evaluation is not None else None,
+        id=int(record.id),
+        partition=record.partition,
+        run_id=record.run_id,
+        metadata={k: getattr(v, "value", v) for k, v in evaluation.metadata.items()} if evaluation else {},
+    )
+
+
+def last_check_evaluation(
+    instance: DagsterInstance, key: AssetCheckKey, partition: str | None
+) -> CheckEvaluation | None:
+    """The latest execution of the check ``key`` for ``partition`` (``None``: unpartitioned), if any."""
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        key, limit=1, partition_filter=PartitionKeyFilter(key=partition)
+    )
+    return _evaluation(history[0]) if history else None
+
+
+def check_evaluations(instance: DagsterInstance, key: AssetCheckKey, *, limit: int) -> list[CheckEvaluation]:
+    """The newest ``limit`` executions of the check ``key`` over every partition, newest first."""
+    history = instance.event_log_storage.get_asset_check_execution_history(key, limit=limit)
+    return [_evaluation(record) for record in history]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run from the run history: what the gate, the exporter and the demo read of it."""
+
+    run_id: str
+    job_name: str
+    status: DagsterRunStatus
+    tags: Mapping[str, str]
+    storage_id: int
+    start_time: float | None
+    end_time: float | None
+    update_time: float
+
+
+def runs_tagged(
+    instance: DagsterInstance, tags: Mapping[str, str | Sequence[str]], *, ascending: bool = False
+) -> list[Run]:
+    """Every run carrying all of ``tags`` (a list value: any of its values), newest first or oldest first."""
+    return [
+        Run(
+            run_id=r.dagster_run.run_id,
+            job_name=r.dagster_run.job_name,
+            status=r.dagster_run.status,
+            tags=dict(r.dagster_run.tags),
+            storage_id=int(r.storage_id),
+            start_time=r.start_time,
+            end_time=r.end_time,
+            update_time=r.update_timestamp.timestamp(),
+        )
+        for r in instance.get_run_records(RunsFilter(tags=dict(tags)), ascending=ascending)
+    ]
