@@ -185,13 +185,20 @@ def test_a_daemon_killed_mid_tick_remediates_once_after_restart(
                 done = [r for r in runs() if r.is_finished]
                 return len(later) >= 3 and bool(done)
 
-            wait_until(
-                settled,
-                START_TIMEOUT + AFTER_RESTART,
-                "the remediation run to finish and 3 more sensor ticks after the restart",
-                daemon,
-                step=0.5,
-            )
+            try:
+                wait_until(
+                    settled,
+                    START_TIMEOUT + AFTER_RESTART,
+                    "the remediation run to finish and 3 more sensor ticks after the restart",
+                    daemon,
+                    step=0.5,
+                )
+            except AssertionError as error:
+                now = [(t.status.value, t.cursor, list(t.run_ids)) for t in sensor_ticks(instance)]
+                raise AssertionError(
+                    f"{error}\nat the kill: ticks {at_kill}, runs {runs_at_kill}; now: ticks {now}, "
+                    f"runs {[(r.run_id, r.status.value, r.tags.get('dagster/run_key')) for r in runs()]}"
+                ) from None
         finally:
             daemon.kill()
         elapsed = time.monotonic() - started
