@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from drift_sentinel.detection.config import DetectionConfig, FeatureKind
 from drift_sentinel.errors import ConfigError, UnknownModelError
 from drift_sentinel.performance.spec import PerformanceSpec
+from drift_sentinel.remediation.retrain_target import RetrainTarget
 from drift_sentinel.safety import SafetyPolicy, parse_duration
 
 DEFAULT_CONFIG = "sentinel.yaml"
@@ -177,6 +178,9 @@ class ModelSpec(_Strict):
     safety: SafetyPolicy = Field(default_factory=SafetyPolicy)
     alerts: AlertRouting = Field(default_factory=AlertRouting)
     registry: RegistrySpec = Field(default_factory=RegistrySpec)
+    retrain: RetrainTarget = Field(
+        default_factory=RetrainTarget, description="where retrain_model's challenger comes from"
+    )
     performance: PerformanceSpec = Field(default_factory=PerformanceSpec)
     upstream_assets: list[str] = Field(
         default_factory=list,

@@ -25,6 +25,7 @@ from drift_sentinel.remediation.thresholds import replay_thresholds
 from drift_sentinel.remediation.undo import AliasUndo, ScaleUndo, ThresholdsUndo
 from drift_sentinel.windows import read_window
 from jobs.action_op import Action, Applied, Preparation, ReadBack, action
+from jobs.retrain_target import lineage_tags, retrain_through_target, training_run_tags
 from jobs.thresholds import drift_report_history, scaled
 from resources.safety_gate import ActionRequest
 from sentinel_assets.partitions import window_partitions
@@ -199,6 +200,7 @@ class RetrainModel(_ChampionAlias):
     def _retrain(self, *, dry_run: bool) -> RetrainOutcome:
         settings = self.plan.details.get("retrain", {})
         train, holdout = self._frames()
+        context, target = self.run.context, self.model.retrain
         return retrain(
             self.run.resources["model_registry"],
             self.where[0],
@@ -206,18 +208,66 @@ class RetrainModel(_ChampionAlias):
             holdout_frame=holdout,
             features=self.model.feature_kinds,
             label=self.model.label_column or "label",
-            kind=settings.get("kind", "gradient_boosting"),
+            kind=target.builtin or settings.get("kind", "gradient_boosting"),
             margin=float(settings.get("margin", 0.01)),
             metric=settings.get("metric", "auc"),
             champion_alias=self.where[1],
             dry_run=dry_run,
+            tags=lineage_tags(
+                dagster_run_id=context.run_id, incident_id=self.plan.incident_id, action=self.plan.action
+            ),
         )
+
+    def _retrain_through_target(self) -> RetrainOutcome:
+        """A ``retrain: {job|asset}`` target: the team's run trains and registers, this op judges."""
+        train, holdout = self._frames()
+        context = self.run.context
+        outcome, self.lineage = retrain_through_target(
+            instance=context.instance,
+            config=self.run.catalog.config,
+            target=self.model.retrain,
+            registry=self.run.resources["model_registry"],
+            name=self.where[0],
+            tags=training_run_tags(
+                model_id=self.model.id,
+                incident_id=self.plan.incident_id,
+                action=self.plan.action,
+                actor=self.run.actor,
+                remediation_run_id=context.run_id,
+                train=train,
+                time_column=self.model.timestamp_column,
+            ),
+            holdout=holdout,
+            label=self.model.label_column or "label",
+            settings=self.plan.details.get("retrain", {}),
+            champion_alias=self.where[1],
+            log=context.log,
+        )
+        return outcome
 
     def _fields(self, result: RetrainOutcome) -> dict[str, Any]:
         train, holdout = self._frames()
-        return {**result.to_dict(), "train_rows": len(train), "holdout_rows": len(holdout)}
+        lineage = getattr(self, "lineage", None) or self._builtin_lineage(result)
+        return {
+            **result.to_dict(),
+            "train_rows": len(train),
+            "holdout_rows": len(holdout),
+            "lineage": lineage,
+        }
+
+    def _builtin_lineage(self, result: RetrainOutcome) -> dict[str, Any]:
+        version = result.challenger_version
+        info = self.run.resources["model_registry"].version(self.where[0], version) if version else None
+        return {
+            "target": self.model.retrain.describe(),
+            "mlflow_run_id": info.run_id if info else None,
+            "challenger_version": version,
+        }
 
     def rehearse(self) -> dict[str, Any]:
+        if self.model.retrain.kind != "builtin":  # a dry run launches nothing
+            _, holdout = self._frames()
+            return {"target": self.model.retrain.describe(), "holdout_rows": len(holdout), "launched": False}
         return self._fields(self._retrain(dry_run=True))
 
     def check(self) -> AliasUndo:
@@ -226,7 +276,10 @@ class RetrainModel(_ChampionAlias):
         return self.undo_to(self.before)
 
     def apply(self) -> Applied:
-        self.result = self._retrain(dry_run=False)
+        if self.model.retrain.kind == "builtin":
+            self.result = self._retrain(dry_run=False)
+        else:
+            self.result = self._retrain_through_target()
         return Applied(
             fields=self._fields(self.result),
             changed=self.result.promoted,

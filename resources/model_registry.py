@@ -183,6 +183,23 @@ class ModelRegistryResource(ConfigurableResource):
         ]
         return max(below, key=lambda v: int(v.version)).version if below else None
 
+    def run_tags(self, run_id: str) -> dict[str, str]:
+        """The tags of MLflow run ``run_id`` (empty when it does not exist)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return dict(self.client.get_run(run_id).data.tags)
+        except MlflowException as exc:
+            if _not_found(exc):
+                return {}
+            raise ExternalServiceError(
+                f"MLflow ({self._where()}): reading run {run_id} failed: {exc.message}"
+            ) from exc
+
+    def versions_from_run(self, name: str, tag: str, value: str) -> list[VersionInfo]:
+        """Versions of ``name`` whose source MLflow run has ``tag=value`` (``dagster_run_id``), oldest first."""
+        return [v for v in self.versions(name) if v.run_id and self.run_tags(v.run_id).get(tag) == value]
+
     # ------------------------------------------------------------------------------------------- writing
 
     def set_alias(self, name: str, alias: str, version: str) -> None:

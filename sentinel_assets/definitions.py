@@ -24,6 +24,7 @@ from resources.audit_trail import AuditTrailResource
 from resources.catalog import ModelCatalogResource
 from resources.model_registry import ModelRegistryResource
 from resources.notifier import NotifierResource
+from resources.run_launcher import check_targets
 from resources.safety_gate import SafetyGateResource
 from resources.scaler import KubernetesScaler, RecordingScaler, ScalerResource
 from sensors.escalation import build_escalation_sensors, build_reconcile_sensor
@@ -86,6 +87,7 @@ def build_definitions(config: SentinelConfig | None = None, settings: Settings |
     """Everything for the given (or the configured) models and deployment."""
     config_file = Path(config.source) if config is not None and config.source else config_path()
     config = config or load_config(config_file)
+    check_targets(config)  # a retrain target naming an unknown code location, job or asset is refused here
     settings = settings or Settings.from_env()
     jobs = remediation_jobs()
     return Definitions.merge(

@@ -2,8 +2,9 @@
 
 Realized metrics come from the rows whose labels have arrived; estimates (for the whole window, from the scores
 alone) come from a CBPE calibrated on the reference: the reference's own scores when it has them (a trailing
-reference), else the champion's scores on it (a training snapshot). The asset re-materializes a window whenever
-that window's ``current_window`` is updated (late labels), through its automation condition.
+reference), else the champion's scores on it (a training snapshot). It is one of the detect
+job's window assets: the window automation materializes it for each closing window, and the late-data sensor's
+detect run redoes a window whose labels arrived late.
 """
 
 from collections import OrderedDict
@@ -15,10 +16,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
     AssetsDefinition,
-    AssetSelection,
-    AutomationCondition,
     Output,
     PartitionsDefinition,
     asset,
@@ -32,18 +30,6 @@ from resources.model_registry import ModelRegistryResource
 
 PERFORMANCE_CODE_VERSION = "1"
 CHECK_NAME = "performance_report_meets_minimum"
-
-
-def late_data_condition(reference_key: AssetKey) -> AutomationCondition:
-    """Run again for any window whose ``current_window`` was updated since (late labels), not for a new reference."""
-    return (
-        AutomationCondition.any_deps_updated()
-        .ignore(AssetSelection.assets(reference_key))
-        .since_last_handled()
-        & ~AutomationCondition.any_deps_missing()
-        & ~AutomationCondition.any_deps_in_progress()
-        & ~AutomationCondition.in_progress()
-    ).with_label("window updated (late labels)")
 
 
 def performance_metadata(report: PerformanceReport) -> dict[str, Any]:
@@ -116,7 +102,7 @@ def fitted_estimator(
 def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) -> list[AssetsDefinition]:
     """``performance_report`` of one model, partitioned like its windows."""
     prefix = spec.asset_prefix
-    key, reference_key = asset_key(spec, "performance_report"), asset_key(spec, "reference_window")
+    key = asset_key(spec, "performance_report")
 
     @asset(
         key=key,
@@ -127,7 +113,6 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
         owners=list(spec.owners),
         code_version=PERFORMANCE_CODE_VERSION,
         check_specs=[AssetCheckSpec(CHECK_NAME, asset=key)],
-        automation_condition=late_data_condition(reference_key),
         description=f"{spec.id}'s accuracy, precision, recall, F1, ROC AUC per window: realized and CBPE-estimated.",
     )
     def performance_report_asset(

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from drift_sentinel.audit import open_trail
+from drift_sentinel.audit import KEY_FILE_ENV, open_trail
 from drift_sentinel.settings import Settings
 from resources.health import check_s3
 from tests.test_production_postgres import CREDENTIALS, environment, production_loop
@@ -62,7 +62,9 @@ def test_audit_chain_is_in_the_object_lock_bucket_and_verifies(loop: dict[str, A
     assert keys
     settings = Settings.from_env(loop["env"])
     assert settings.audit_uri.startswith(f"s3://{loop['audit']}/")
-    with environment(CREDENTIALS):
+    # the records are signed with the key the loop's processes created under their SENTINEL_HOME (workdir)
+    writer_key = Path(loop["workdir"]) / ".sentinel" / "audit.key"
+    with environment({**CREDENTIALS, KEY_FILE_ENV: str(writer_key)}):
         trail = open_trail(settings.audit_uri, endpoint_url=settings.s3_endpoint_url)
         verification = trail.verify()
         records = list(trail.records())

@@ -8,6 +8,8 @@
 - Two remediation requests for one model at once, from two processes: one acts.
 - PostgreSQL (the Dagster instance's storage) restarted while a remediation run is in progress
   (test_remediation_faults_postgres.py).
+- The daemon SIGKILLed mid-tick of the remediation sensor and restarted: remediated once
+  (test_remediation_faults_daemon.py).
 
 Each test builds its own world (``tests.test_remediation_jobs.make_world``) and its own servers on free
 loopback ports; the PostgreSQL cluster is a throwaway one made with ``initdb`` in ``tmp_path``.

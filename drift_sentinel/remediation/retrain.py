@@ -119,6 +119,7 @@ class Registry(Protocol):
         metrics: Mapping[str, float] = ...,
         params: Mapping[str, Any] = ...,
         alias: str | None = ...,
+        tags: Mapping[str, str] | None = ...,
     ) -> str: ...
 
     def set_alias(self, name: str, alias: str, version: str) -> None: ...
@@ -169,13 +170,15 @@ def retrain(
     dry_run: bool = False,
     trainer: Callable[..., Any] | None = None,
     evaluator: Callable[..., Mapping[str, float]] | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> RetrainOutcome:
     """Train a challenger, register it as ``challenger_alias``, promote it to ``champion_alias`` if better.
 
     Steps: train on ``train_frame`` (``drift_sentinel.training.train_model`` unless ``trainer`` is given),
     evaluate challenger and champion on ``holdout_frame``, decide with :func:`retrain_decision`,
     register the challenger (skipped with ``dry_run``) and move the champion alias only on PASSED.
-    The previous champion version is in the outcome, so the move can be rolled back.
+    The previous champion version is in the outcome, so the move can be rolled back. ``tags`` go on the
+    MLflow run that registers the challenger (the Dagster run, incident and action: lineage).
     """
     if len(train_frame) == 0 or len(holdout_frame) == 0:
         raise DataError(f"retraining {name}: the training and holdout windows must both have rows")
@@ -199,7 +202,12 @@ def retrain(
     promoted = False
     if not dry_run:
         challenger_version = registry.register_sklearn(
-            name, challenger_model, metrics=challenger_metrics, params=params, alias=challenger_alias
+            name,
+            challenger_model,
+            metrics=challenger_metrics,
+            params=params,
+            alias=challenger_alias,
+            tags=dict(tags or {}),
         )
         if decision.promote:
             registry.set_alias(name, champion_alias, challenger_version)
@@ -213,4 +221,55 @@ def retrain(
         challenger_metrics=challenger_metrics,
         dry_run=dry_run,
         params=params,
+    )
+
+
+def evaluate_challenger(
+    registry: Registry,
+    name: str,
+    challenger_version: str,
+    *,
+    holdout_frame: pd.DataFrame,
+    label: str = "label",
+    margin: float = 0.01,
+    metric: str = "auc",
+    champion_alias: str = "champion",
+    challenger_alias: str = "challenger",
+    evaluator: Callable[..., Mapping[str, float]] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> RetrainOutcome:
+    """Judge an already registered ``challenger_version`` (trained elsewhere) against the champion.
+
+    The same rule as :func:`retrain` on the same held-out window: the version is aliased
+    ``challenger_alias`` and moved to ``champion_alias`` only on PASSED. A version that cannot be loaded
+    raises (nothing was moved).
+    """
+    if len(holdout_frame) == 0:
+        raise DataError(f"retraining {name}: the holdout window has no rows")
+    if evaluator is None:
+        from drift_sentinel import training
+
+        evaluator = training.evaluate_model
+    challenger_metrics = dict(
+        evaluator(registry.load_model(name, challenger_version), holdout_frame, label=label)
+    )
+    current = registry.champion(name, champion_alias)
+    champion_version = current.version if current is not None else None
+    champion_metrics = None
+    if champion_version is not None:
+        champion_metrics = dict(
+            evaluator(registry.load_model(name, champion_version), holdout_frame, label=label)
+        )
+    decision = retrain_decision(champion_metrics, challenger_metrics, margin=margin, metric=metric)
+    registry.set_alias(name, challenger_alias, challenger_version)
+    if decision.promote:
+        registry.set_alias(name, champion_alias, challenger_version)
+    return RetrainOutcome(
+        decision=decision,
+        champion_version=champion_version,
+        challenger_version=challenger_version,
+        promoted=decision.promote,
+        champion_metrics=champion_metrics,
+        challenger_metrics=challenger_metrics,
+        params=dict(params or {}),
     )

@@ -30,6 +30,7 @@ from dagster import (
 )
 
 from examples.feature_pipeline.generator import generate_transactions
+from examples.feature_pipeline.training import fraud_model, tracking, train_fraud_model
 
 days = DailyPartitionsDefinition(start_date="2024-10-01", end_date="2024-10-15")
 
@@ -111,7 +112,7 @@ quality_checks = build_quality_checks(transaction_features, learn_from=Trailing(
 pipeline_assets = [raw_transactions, transaction_features, training_set]
 feature_pipeline_job = define_asset_job(
     "feature_pipeline",
-    selection=AssetSelection.all() - reference_assets(),
+    selection=AssetSelection.all() - reference_assets() - AssetSelection.assets(fraud_model),
     partitions_def=days,
     description="Raw → features → training set, per day; the checks on the features block the training set.",
 )
@@ -127,13 +128,14 @@ def build_defs(*, storage: str | None = None, drift_from: str | None = None) -> 
     """The code location; storage and the drift switch default to the environment (see the module docstring)."""
     env = os.environ
     return Definitions(
-        assets=[*pipeline_assets, *drift_checks, *quality_checks],
-        jobs=[feature_pipeline_job, references_job],
+        assets=[*pipeline_assets, *drift_checks, *quality_checks, fraud_model],
+        jobs=[feature_pipeline_job, references_job, train_fraud_model],
         resources={
             "io_manager": FilesystemIOManager(
                 base_dir=storage
                 or env.get("FEATURE_PIPELINE_STORAGE", os.path.join(".sentinel", "feature_pipeline"))
             ),
+            "mlflow": tracking,  # the training job and asset (configured per run: tracking URI, experiment)
             "transactions": TransactionSource(
                 drift_from=env.get("FEATURE_PIPELINE_DRIFT_FROM", "") if drift_from is None else drift_from
             ),
