@@ -28,6 +28,13 @@ QUERIES = frozenset(
     }
 )
 
+# Files allowed private Dagster imports that are not history reads, each with the reason.
+ALLOWED_PRIVATE_IMPORTS: dict[str, str] = {
+    # Launching a job of another code location from inside an op (WorkspaceProcessContext, WorkspaceLoadTarget,
+    # JobSubsetSelector): Dagster has no public API for it. It writes runs; it reads no history.
+    "resources/run_launcher.py": "launches a run in another code location; no public equivalent",
+}
+
 # Files still allowed their own history queries, each with the reason.
 ALLOWED_QUERIES: dict[str, str] = {
     # The service API's cached read module: its queries feed READ_CACHE (keyed per query); not yet routed
@@ -73,6 +80,7 @@ def test_private_dagster_imports_only_in_the_history_module() -> None:
         line
         for path in layer_files()
         if (name := path.relative_to(ROOT).as_posix()) != HISTORY_MODULE
+        and name not in ALLOWED_PRIVATE_IMPORTS
         for line in offences(path.read_text(), name)
         if " imports " in line
     ]
@@ -102,7 +110,9 @@ def test_the_history_module_is_where_the_queries_are() -> None:
     }
 
 
-def test_allowed_files_still_query() -> None:
-    # an allow-list entry that no longer queries must go
+def test_allow_list_entries_are_still_needed() -> None:
+    # an allow-list entry whose file no longer does what it is allowed must go
     for name in ALLOWED_QUERIES:
         assert any(" calls " in line for line in offences((ROOT / name).read_text(), name)), name
+    for name in ALLOWED_PRIVATE_IMPORTS:
+        assert any(" imports " in line for line in offences((ROOT / name).read_text(), name)), name
