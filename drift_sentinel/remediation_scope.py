@@ -9,7 +9,10 @@ when the caller asks for it (a backfill over a drifted month must not page anyon
 
 An incident that continues into the newest window keeps its id (see :func:`drift_sentinel.incidents.assign_incident`),
 so re-materializing an earlier window of the *ongoing* incident is still current, and the run key
-``{incident}:{action}`` keeps it from acting twice.
+``{incident}:{action}`` keeps it from acting twice. Model changes for a current incident follow the newest window's
+report, the report of record: an earlier window's report (read in the same backfill, or re-materialized later) may
+notify, but its model-changing recommendation is superseded (the RCA's recommendation evolves with the evidence —
+e.g. retrain while labels exist, notify once they have not arrived yet).
 
 >>> newest = WindowIncident(window="2026-10-14", incident="inc-b")
 >>> actions, changes = ["notify_team", "rollback_model"], lambda action: action != "notify_team"
@@ -18,8 +21,11 @@ so re-materializing an earlier window of the *ongoing* incident is still current
 ((), ('notify_team', 'rollback_model'))
 >>> print(scope.reason)
 inc-a (window 2026-09-03) is not open in the newest processed window 2026-10-14 (incident inc-b)
->>> remediation_scope(WindowIncident("2026-10-13", "inc-b"), actions, newest=newest, changes_model=changes).allowed
+>>> remediation_scope(WindowIncident("2026-10-14", "inc-b"), actions, newest=newest, changes_model=changes).allowed
 ('notify_team', 'rollback_model')
+>>> earlier = remediation_scope(WindowIncident("2026-10-13", "inc-b"), actions, newest=newest, changes_model=changes)
+>>> earlier.allowed, earlier.withheld
+(('notify_team',), ('rollback_model',))
 """
 
 from __future__ import annotations
@@ -97,13 +103,23 @@ def remediation_scope(
     Returns
     -------
     RemediationScope
-        Current incident: every action allowed. Stale incident: every model-changing action withheld, the
-        others withheld too unless ``inform_stale``. No incident: nothing allowed, nothing withheld.
+        Current incident, newest window's report: every action allowed. Current incident, an earlier window's
+        report: model-changing actions withheld (the newest window's report decides them). Stale incident: every
+        model-changing action withheld, the others withheld too unless ``inform_stale``. No incident: nothing
+        allowed, nothing withheld.
     """
     if not report.incident:
         return RemediationScope("", False, (), (), f"window {report.window} has no incident")
     if is_current(report, newest):
-        return RemediationScope(report.incident, True, tuple(actions), (), "current incident")
+        if newest is None or report.window >= newest.window:
+            return RemediationScope(report.incident, True, tuple(actions), (), "current incident")
+        allowed = tuple(a for a in actions if not changes_model(a))
+        withheld = tuple(a for a in actions if a not in allowed)
+        reason = (
+            f"{report.incident} (window {report.window}): model changes follow the newest window "
+            f"{newest.window}'s report"
+        )
+        return RemediationScope(report.incident, True, allowed, withheld, reason)
     assert newest is not None  # is_current is True without a newest window
     allowed = tuple(a for a in actions if inform_stale and not changes_model(a))
     withheld = tuple(a for a in actions if a not in allowed)

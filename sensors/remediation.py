@@ -162,18 +162,17 @@ def build_remediation_sensor(spec: ModelSpec, jobs: list[Any], *, running: bool 
                 report, recommended_actions(metadata), newest=newest, changes_model=changes_model
             )
             if scope.withheld:
-                withheld[scope.incident] = f"{scope.reason}; withheld: {', '.join(scope.withheld)}"
+                kind = "superseded" if scope.current else "stale"
+                withheld[scope.incident] = f"{kind}: {scope.reason}; withheld: {', '.join(scope.withheld)}"
             for request in remediation_requests(spec, name, metadata, available, list(scope.allowed)):
                 requests[request.run_key or ""] = request
         for reason in withheld.values():
-            context.log.info(f"not acting on a stale incident: {reason}")
+            context.log.info(f"not acting: {reason}")
         if not requests:
             newest_text = (
                 f"newest window {newest.window} has no incident" if newest and not newest.incident else ""
             )
-            why = "; ".join(
-                ["stale: " + r for r in withheld.values()] + ([newest_text] if newest_text else [])
-            )
+            why = "; ".join(list(withheld.values()) + ([newest_text] if newest_text else []))
             return SensorResult(
                 skip_reason=SkipReason(
                     f"{len(records)} new report(s), nothing to do: {why or 'no incident'}"

@@ -82,9 +82,18 @@ def test_stale_incident_withholds_every_model_changing_action() -> None:
 def test_current_incident_allows_every_action_and_no_incident_allows_none() -> None:
     newest = WindowIncident("2026-10-14", "inc-b")
     scope = remediation_scope(
-        WindowIncident("2026-10-12", "inc-b"), ACTIONS, newest=newest, changes_model=_notify_only
+        WindowIncident("2026-10-14", "inc-b"), ACTIONS, newest=newest, changes_model=_notify_only
     )
     assert (scope.current, scope.allowed, scope.withheld) == (True, tuple(ACTIONS), ())
+    earlier = remediation_scope(
+        WindowIncident("2026-10-12", "inc-b"), ACTIONS, newest=newest, changes_model=_notify_only
+    )
+    changing = tuple(a for a in ACTIONS if a != "notify_team")
+    assert (earlier.current, earlier.allowed, earlier.withheld) == (True, ("notify_team",), changing)
+    assert (
+        earlier.reason
+        == "inc-b (window 2026-10-12): model changes follow the newest window 2026-10-14's report"
+    )
     quiet = remediation_scope(
         WindowIncident("2026-10-12", ""), ACTIONS, newest=newest, changes_model=_notify_only
     )
@@ -142,9 +151,9 @@ def test_late_rematerialization_of_an_old_window_launches_nothing(sensor_world) 
         second.skip_message
     )
     assert "withheld: notify_team, rollback_model" in second.skip_message
-    _report(instance, "2026-10-12", "inc-now")  # an earlier window of the ongoing incident: same run keys
-    third = _tick(sensor_world, second.cursor)
-    assert [r.run_key for r in third.run_requests] == ["inc-now:notify_team", "inc-now:rollback_model"]
+    _report(instance, "2026-10-12", "inc-now")  # an earlier window of the ongoing incident: same run key
+    third = _tick(sensor_world, second.cursor)  # for notify; model changes follow the newest window's report
+    assert [r.run_key for r in third.run_requests] == ["inc-now:notify_team"]
 
 
 def test_an_incident_that_ended_in_the_newest_window_is_not_acted_on(sensor_world) -> None:
