@@ -12,7 +12,6 @@ early (open-window) and final reports, and daemon restarts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -52,17 +51,11 @@ REPORTS_PER_TICK = 100
 ticks; each tick's cost stays bounded however long the model's history is)."""
 
 
-def _value(metadata: Mapping[str, Any], key: str, default: Any = None) -> Any:
-    """A metadata entry's value (a ``MetadataValue`` or the plain value :mod:`resources.history` gives)."""
-    entry = metadata.get(key)
-    return default if entry is None else getattr(entry, "value", entry)
-
-
 def recommended_actions(metadata: dict[str, Any]) -> list[str]:
     """``notify_team`` and the report's recommended action (empty when the report has no incident)."""
-    if not _value(metadata, "incident_id", ""):
+    if not metadata.get("incident_id", ""):
         return []
-    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    recommended = metadata.get("recommended_action", "notify_team") or "notify_team"
     return ["notify_team"] + ([recommended] if recommended != "notify_team" else [])
 
 
@@ -82,16 +75,16 @@ def remediation_requests(
 
     ``actions`` restricts the requests to those actions (default: :func:`recommended_actions`).
     """
-    incident = _value(metadata, "incident_id", "")
+    incident = metadata.get("incident_id", "")
     if not incident:
         return []
-    recommended = _value(metadata, "recommended_action", "notify_team") or "notify_team"
+    recommended = metadata.get("recommended_action", "notify_team") or "notify_team"
     actions = recommended_actions(metadata) if actions is None else actions
     severity = severity_of(recommended)
     message = (
-        f"{spec.id}: {_value(metadata, 'root_cause', 'unknown')} "
-        f"(feature {_value(metadata, 'root_cause_feature', '-') or '-'}, confidence "
-        f"{float(_value(metadata, 'confidence', 0.0)):.2f}); recommended action: {recommended}"
+        f"{spec.id}: {metadata.get('root_cause', 'unknown')} "
+        f"(feature {metadata.get('root_cause_feature', '-') or '-'}, confidence "
+        f"{float(metadata.get('confidence', 0.0)):.2f}); recommended action: {recommended}"
     )
     requests = []
     for action in actions:

@@ -14,7 +14,6 @@ from typing import Any
 from dagster import (
     AssetCheckSeverity,
     DefaultSensorStatus,
-    MetadataValue,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -36,11 +35,11 @@ HISTORY = 100
 def incident_metadata(incident: UpstreamIncident, features: str = "") -> dict[str, Any]:
     """The metadata an ``rca_report`` would carry for this incident (what the request builder reads)."""
     return {
-        "incident_id": MetadataValue.text(incident.incident_id),
-        "recommended_action": MetadataValue.text(incident.action),
-        "root_cause": MetadataValue.text(f"{incident.root_cause} {incident.cause}, {incident.check} failed"),
-        "root_cause_feature": MetadataValue.text(features),
-        "confidence": MetadataValue.float(WEIGHTS.failed_check),
+        "incident_id": incident.incident_id,
+        "recommended_action": incident.action,
+        "root_cause": f"{incident.root_cause} {incident.cause}, {incident.check} failed",
+        "root_cause_feature": features,
+        "confidence": WEIGHTS.failed_check,
     }
 
 
