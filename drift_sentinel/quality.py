@@ -3,8 +3,8 @@
 A :class:`QualitySuite` is learned from a baseline frame (the training snapshot): every declared column must exist,
 null rates may not exceed the baseline's by more than ``null_slack``, numeric values must lie within the baseline's
 range widened by ``range_slack`` × its span (``mostly`` of them), and there must be at least one row. The suite is
-plain data; :func:`validate_window` runs it through GX's ephemeral context (GX is imported only there, since its
-import costs seconds).
+plain data; :func:`validate_window` evaluates it with GX's semantics in pandas, or through GX's ephemeral context
+(``engine="gx"``; GX is imported only there, since its import costs seconds).
 
 >>> import pandas as pd
 >>> base = pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0], "device": ["a", "b", "a", "b"]})
@@ -133,14 +133,91 @@ def _numbers_as_numbers(window: pd.DataFrame, suite: QualitySuite) -> pd.DataFra
     return window
 
 
-def validate_window(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
-    """Validate ``window`` against ``suite`` with Great Expectations.
+def _percent(count: int, of: int) -> str:
+    return f"{count / of * 100:.1f}% unexpected ({count} rows)"
+
+
+def _native(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
+    """The suite's expectations evaluated with pandas, exactly as GX's pandas engine evaluates them.
+
+    - ``ExpectColumnValuesToNotBeNull(mostly)``: passes when ``(rows - nulls) / rows >= mostly`` (vacuously with
+      no rows); unexpected percent over all rows;
+    - ``ExpectColumnValuesToBeBetween`` / ``ExpectColumnValuesToBeInSet`` (``mostly``): over the non-null
+      values only, ``(nonnull - unexpected) / nonnull >= mostly`` (vacuously with none); bounds inclusive.
+    """
+    window = _numbers_as_numbers(window, suite)
+    frame = window.replace([math.inf, -math.inf], math.nan) if len(window) else window
+    rows = len(frame)
+    failures: list[QualityFailure] = []
+    n_expectations = 0
+
+    def mostly_failed(unexpected: int, considered: int, mostly: float) -> bool:
+        return considered > 0 and (considered - unexpected) / considered < mostly
+
+    for col in suite.columns:
+        n_expectations += 1
+        if col.column not in frame.columns:
+            failures.append(QualityFailure(f"column_exists:{col.column}", col.column, "column missing"))
+            continue
+        values = frame[col.column]
+        missing = values.isna()
+        nulls = int(missing.sum())
+        if col.max_null_fraction < 1.0:
+            n_expectations += 1
+            if mostly_failed(nulls, rows, max(0.0, 1 - col.max_null_fraction)):
+                failures.append(QualityFailure(f"null_rate:{col.column}", col.column, _percent(nulls, rows)))
+        present = values[~missing]
+        if col.min_value is not None and pd.api.types.is_numeric_dtype(values):
+            n_expectations += 1
+            outside = int(((present < col.min_value) | (present > col.max_value)).sum())
+            if mostly_failed(outside, len(present), suite.mostly):
+                failures.append(
+                    QualityFailure(
+                        f"values_in_range:{col.column}", col.column, _percent(outside, len(present))
+                    )
+                )
+        if col.categories is not None:
+            n_expectations += 1
+            unknown = int((~present.isin(list(col.categories))).sum())
+            if mostly_failed(unknown, len(present), suite.mostly):
+                failures.append(
+                    QualityFailure(f"values_in_set:{col.column}", col.column, _percent(unknown, len(present)))
+                )
+    if rows < suite.min_rows:
+        return QualityResult(
+            verdict=Verdict.FAILED,
+            n_rows=rows,
+            n_expectations=n_expectations + 1,
+            failures=(QualityFailure("min_rows", None, f"{rows} rows < {suite.min_rows}"),),
+        )
+    failures.sort(key=lambda f: f.expectation)
+    return QualityResult(
+        verdict=Verdict.FAILED if failures else Verdict.PASSED,
+        n_rows=rows,
+        n_expectations=n_expectations,
+        failures=tuple(failures),
+    )
+
+
+def validate_window(window: pd.DataFrame, suite: QualitySuite, *, engine: str = "pandas") -> QualityResult:
+    """Validate ``window`` against ``suite``: GX's expectations, evaluated by pandas (default) or by GX itself.
+
+    ``engine="pandas"`` evaluates the same expectations with GX's semantics (:func:`_native`) in about a
+    hundredth of the time: GX builds a metric graph per validation (~0.1-0.3 s a window), which dominated a
+    backfill over hundreds of windows. ``engine="gx"`` runs them through GX's ephemeral context; the test suite
+    checks the two agree (verdict, failed expectations and observed text) on random and messy windows.
 
     >>> suite = learn_suite(pd.DataFrame({"amount": [1.0, 2.0, 3.0, 4.0] * 25}), numeric=["amount"])
     >>> stray = pd.DataFrame({"amount": [1.0, 2.0, "N/A?", 3.0] * 25}, dtype=object)
     >>> [f.expectation for f in validate_window(stray, suite).failures]
     ['null_rate:amount']
+    >>> validate_window(stray, suite, engine="gx") == validate_window(stray, suite)
+    True
     """
+    if engine == "pandas":
+        return _native(window, suite)
+    if engine != "gx":
+        raise ValueError(f"engine: {engine!r} is not one of 'pandas', 'gx'")
     import warnings
 
     with warnings.catch_warnings():
