@@ -128,7 +128,9 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
         results, checks, fitted = {}, {}, {}
         for window in keys:
             reference = references[window]
-            if id(reference) not in fitted:  # one fit per reference (an unpartitioned one serves every window)
+            if (
+                id(reference) not in fitted
+            ):  # one fit per reference (an unpartitioned one serves every window)
                 fitted[id(reference)] = fitted_estimator(spec, model_registry, reference)
             estimator, source, version = fitted[id(reference)]
             report = performance_report(

@@ -146,20 +146,24 @@ class TrailingSignals:
         in_run: Mapping[str, pd.DataFrame] | None = None,
     ) -> None:
         self._instance, self._key, self._partitions = instance, signals_key, partitions
-        self._frames: dict[str, pd.DataFrame | None] = dict(in_run or {})
+        self._stored: dict[str, pd.DataFrame | None] = dict(in_run or {})
+        self._indexed: dict[str, pd.DataFrame | None] = {}
 
-    def _load(self, keys: list[str]) -> None:
-        missing = [k for k in keys if k not in self._frames]
-        records = history.latest_by_partition(self._instance, self._key, missing)
-        for key in missing:
-            self._frames[key] = load_stored_frame(records[key]) if key in records else None
+    def _frame(self, key: str) -> pd.DataFrame | None:
+        """One window's signals indexed by time (converted once per run), None when it has none."""
+        if key not in self._indexed:
+            stored = self._stored.get(key)
+            self._indexed[key] = signals_from_frame(stored) if stored is not None and len(stored) else None
+        return self._indexed[key]
 
     def before(self, start: datetime, windows: int = 7) -> pd.DataFrame | None:
         """The signals of up to ``windows`` partitions before the window starting at ``start``, in time order."""
         keys = previous_partition_keys(self._partitions, start, windows)
-        self._load(keys)
-        frames = [self._frames[k] for k in reversed(keys)]
-        frames = [signals_from_frame(f) for f in frames if f is not None and len(f)]
+        missing = [k for k in keys if k not in self._stored]
+        records = history.latest_by_partition(self._instance, self._key, missing) if missing else {}
+        for key in missing:
+            self._stored[key] = load_stored_frame(records[key]) if key in records else None
+        frames = [f for f in (self._frame(k) for k in reversed(keys)) if f is not None]
         if not frames:
             return None
         trailing = pd.concat(frames).sort_index()

@@ -205,6 +205,25 @@ def _fitted_prophet(train: pd.Series, *, interval_width: float, seed: int) -> tu
     return model, month_end
 
 
+def _predict(model: Any, month_end: bool, ds: pd.DatetimeIndex, *, seed: int) -> pd.DataFrame:
+    """Prophet's forecast for ``ds`` (naive UTC), seeded, indexed by ``ds``."""
+    future = pd.DataFrame({"ds": ds})
+    if month_end:
+        future["month_end"] = _month_end_flag(future["ds"])
+        future["is_month_end"] = future["month_end"] > 0
+    np.random.seed(seed)  # Prophet draws its uncertainty samples from numpy's global generator
+    return model.predict(future).set_index(ds)
+
+
+def _horizon_forecast(model: Any, month_end: bool, horizon: pd.DatetimeIndex, *, seed: int) -> pd.DataFrame:
+    """The forecast of a whole horizon, once per fitted model (kept on the model, so it lives as long as the fit)."""
+    cache = model.__dict__.setdefault("_sentinel_forecasts", {})
+    key = (seed, tuple(horizon.asi8.tolist()))
+    if key not in cache:
+        cache[key] = _predict(model, month_end, horizon, seed=seed)
+    return cache[key]
+
+
 def prophet_anomalies(
     signals: pd.DataFrame,
     *,
@@ -215,11 +234,14 @@ def prophet_anomalies(
     max_history: int = 24 * 28,
     min_history: int = 48,
     seed: int = 0,
+    horizon: pd.DatetimeIndex | None = None,
 ) -> pd.DataFrame:
     """Points of ``signals`` outside a Prophet interval fitted per signal on ``history`` (module docstring).
 
     Both frames are indexed by time; they are resampled to ``freq`` (mean), the history is cut to its last
-    ``max_history`` points. Signals with fewer than ``min_history`` history points are skipped.
+    ``max_history`` points. Signals with fewer than ``min_history`` history points are skipped. With a
+    ``horizon`` (UTC bins covering the signals), the forecast is made for the whole horizon once per fitted model
+    and the signals' bins are read from it, so every window inside one horizon gets the same forecast.
     Returns long form: ``timestamp, signal, value, yhat, yhat_lower, yhat_upper, is_anomaly``.
     """
     _quiet_prophet()
@@ -235,12 +257,11 @@ def prophet_anomalies(
         if len(train) < min_history or target.empty or train.std() == 0:
             continue
         model, month_end = _fitted_prophet(train, interval_width=interval_width, seed=seed)
-        future = pd.DataFrame({"ds": target.index.tz_convert(None)})
-        if month_end:
-            future["month_end"] = _month_end_flag(future["ds"])
-            future["is_month_end"] = future["month_end"] > 0
-        np.random.seed(seed)  # Prophet draws its uncertainty samples from numpy's global generator
-        forecast = model.predict(future)
+        wanted = target.index.tz_convert(None)
+        if horizon is not None and wanted.isin(horizon.tz_convert(None)).all():
+            forecast = _horizon_forecast(model, month_end, horizon.tz_convert(None), seed=seed).loc[wanted]
+        else:
+            forecast = _predict(model, month_end, wanted, seed=seed)
         values = target.to_numpy()
         lower, upper = forecast["yhat_lower"].to_numpy(), forecast["yhat_upper"].to_numpy()
         for i, ts in enumerate(target.index):

@@ -70,6 +70,18 @@ def history_hours(history: pd.DataFrame) -> int:
     return int(history.resample("1h").size().gt(0).sum())
 
 
+def day_horizon(origin: datetime) -> pd.DatetimeIndex:
+    """The hourly UTC bins of the day starting at ``origin``: what one daily Prophet forecast covers."""
+    start = (
+        pd.Timestamp(origin).tz_convert("UTC")
+        if pd.Timestamp(origin).tzinfo
+        else pd.Timestamp(origin, tz="UTC")
+    )
+    end = pd.Timestamp(origin) + pd.DateOffset(days=1)
+    end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
+    return pd.date_range(start.floor("1h"), end, freq="1h", inclusive="left")
+
+
 def window_anomalies(
     signals: pd.DataFrame | None,
     history: pd.DataFrame | None,
@@ -86,8 +98,8 @@ def window_anomalies(
     naming the choices, even for an empty window.
 
     ``prophet_origin`` is Prophet's forecast origin: it is fitted on the history before it only. Hourly windows
-    pass the start of their day, so Prophet is refitted once a day (the hours of a day share one fit) rather
-    than every hour; by default the origin is the window's start.
+    pass the start of their day, so Prophet is refitted once a day and forecasts the whole day once (the hours
+    of a day share one fit and one forecast) rather than every hour; by default the origin is the window's start.
     """
     get_detector(detector, contamination=contamination)
     if signals is None or not len(signals):
@@ -112,6 +124,7 @@ def window_anomalies(
             max_history=PROPHET_MAX_HISTORY,
             min_history=PROPHET_MIN_HOURS,
             seed=0,
+            horizon=None if prophet_origin is None else day_horizon(prophet_origin),
         )
     return WindowAnomalies(pyod, prophet, tuple(notes))
 
