@@ -41,6 +41,9 @@ run_coordinator:
       - key: sentinel/change_lock
         value: {applyLimitPerUniqueValue: true}
         limit: 1
+      - key: sentinel/backfill_model
+        value: {applyLimitPerUniqueValue: true}
+        limit: 1
 """
 
 

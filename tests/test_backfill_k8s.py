@@ -2,7 +2,7 @@
 
 - The run queue's tag limits (``deploy/dagster.yaml``, the same in the Helm values) are fed to Dagster's own
   ``TagConcurrencyLimitsCounter`` (what the QueuedRunCoordinator daemon uses) with a queue of backfill runs of two
-  models and a remediation: at most 4 backfill runs per model, the other model is not starved, and a remediation
+  models and a remediation: at most 1 backfill run per model (its ranges run in order), the other model is not starved, and a remediation
   still gets a slot.
 - The backfill tags in ``deploy/k8s/backfill-tags.yaml`` are valid ``dagster-k8s/config`` and the Job the
   K8sRunLauncher builds for a multi-partition run is one Job with one pod, asking for those resources.
@@ -55,13 +55,13 @@ def _admit(queue: list[DagsterRun], limits: list[dict[str, Any]], max_runs: int)
 def test_instance_and_helm_limit_backfill_runs_per_model() -> None:
     runs = _instance()["concurrency"]["runs"]
     per_model = [lim for lim in runs["tag_concurrency_limits"] if lim["key"] == BACKFILL_MODEL_TAG]
-    assert per_model == [{"key": BACKFILL_MODEL_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 4}]
+    assert per_model == [{"key": BACKFILL_MODEL_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
     helm = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
     queue = helm["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert per_model[0] in queue["tagConcurrencyLimits"]
 
 
-def test_queue_admits_four_backfill_runs_per_model_and_keeps_room_for_remediation() -> None:
+def test_queue_admits_one_backfill_run_per_model_and_keeps_room_for_remediation() -> None:
     runs = _instance()["concurrency"]["runs"]
     limits, max_runs = runs["tag_concurrency_limits"], runs["max_concurrent_runs"]
     backfill = {"dagster/backfill": "bf1"}
@@ -75,7 +75,7 @@ def test_queue_admits_four_backfill_runs_per_model_and_keeps_room_for_remediatio
     per_model = {
         m: sum(r.tags.get(BACKFILL_MODEL_TAG) == m for r in admitted) for m in ("model-a", "model-b")
     }
-    assert per_model == {"model-a": 4, "model-b": 4}
+    assert per_model == {"model-a": 1, "model-b": 1}  # ranges of one model in order, models in parallel
     assert remediation in admitted
     # without the per-model limit one model's backfill would take every backfill slot first
     unlimited = [lim for lim in limits if lim["key"] != BACKFILL_MODEL_TAG]

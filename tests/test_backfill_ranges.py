@@ -205,3 +205,37 @@ def test_a_range_over_a_gap_and_a_corrupt_file_completes_with_those_windows_inco
     assert not single.success
     failure = next(e for e in single.all_events if e.event_type_value == "STEP_FAILURE")
     assert corrupt.name in failure.event_specific_data.error.to_string()
+
+
+def test_hourly_windows_in_a_range_equal_hourly_runs_with_prophets_daily_forecast(tmp_path: Path) -> None:
+    """Hourly windows: the third day has the 48 hours of history Prophet needs, so its windows share one daily
+    fit and forecast in a range run and fit it again each in single runs — with identical results."""
+    import yaml
+
+    project = make_project(tmp_path / "project", days=3, rows_per_hour=30)
+    config = yaml.safe_load(project.config_file.read_text())
+    config["models"][0]["window"]["cadence"] = "hourly"
+    project.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    single_defs, single = _world(project, tmp_path / "single")
+    keys = single_defs.resolve_job_def(DETECT).partitions_def.get_partition_keys()
+    assert len(keys) == 72
+    for key in keys:
+        assert (
+            single_defs.resolve_job_def(DETECT).execute_in_process(partition_key=key, instance=single).success
+        )
+    range_defs, ranged = _world(project, tmp_path / "range")
+    assert _run_range(range_defs, ranged, keys[0], keys[-1]).success
+    a, b = _recorded(single, keys), _recorded(ranged, keys)
+    prophet_windows = 0
+    for key in keys:
+        for name in ("signal_anomalies", "rca_report", "drift_report"):
+            left, right = dict(a[name][key]), dict(b[name][key])
+            value_a, value_b = _stored(str(left.pop("path"))), _stored(str(right.pop("path")))
+            assert left == right, (name, key)
+            if isinstance(value_a, pd.DataFrame):
+                pd.testing.assert_frame_equal(value_a, value_b)
+                prophet_windows += int(name == "signal_anomalies" and (value_a["method"] == "prophet").any())
+            else:
+                value_a.pop("timestamp", None), value_b.pop("timestamp", None)
+                assert value_a == value_b, (name, key)
+    assert prophet_windows >= 20  # the third day's windows were judged by Prophet
