@@ -2,8 +2,8 @@
 
 - The run queue's tag limits (``deploy/dagster.yaml``, the same in the Helm values) are fed to Dagster's own
   ``TagConcurrencyLimitsCounter`` (what the QueuedRunCoordinator daemon uses) with a queue of backfill runs of two
-  models and a remediation: at most 1 backfill run per model (its ranges run in order), the other model is not starved, and a remediation
-  still gets a slot.
+  models and a remediation: one backfill run per model at a time (its ranges run in order), the other model is not
+  starved, and a remediation still gets a slot.
 - The backfill tags in ``deploy/k8s/backfill-tags.yaml`` are valid ``dagster-k8s/config`` and the Job the
   K8sRunLauncher builds for a multi-partition run is one Job with one pod, asking for those resources.
 """
