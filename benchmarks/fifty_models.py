@@ -17,8 +17,9 @@ seconds the process used (user + system), which moves much less, and ``--repeat`
 
 Byte code: an environment with ``PYTHONDONTWRITEBYTECODE=1`` and a virtualenv installed without compiled byte
 code (uv's default) compiles every imported module from source in every process, a large share of the load time.
-``--bytecode`` measures the deployed case instead (an image built with ``UV_COMPILE_BYTECODE=1``): byte code
-written once to a temporary ``PYTHONPYCACHEPREFIX``, warmed before timing. The table says which case it shows.
+``--bytecode`` measures an install with compiled byte code instead (``uv pip install --compile-bytecode`` or
+``UV_COMPILE_BYTECODE=1``; neither the Makefile nor deploy/Dockerfile does it yet): byte code written once to a
+temporary ``PYTHONPYCACHEPREFIX``, warmed before timing. The table says which case it shows.
 
 Target: at most 15 s for 50 models. Setup: a temporary ``DAGSTER_HOME`` (SQLite) and config folder.
 
