@@ -20,6 +20,7 @@ evaluates the conditions; it is listed on the UI's Automation page with every ev
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from dagster import (
     AssetKey,
@@ -37,6 +38,8 @@ from resources.keys import asset_key
 PER_WINDOW_ROOTS = ("current_window", "external_events", "reference_window")
 BASELINE = ("reference_window", "reference_profile", "feature_importance")
 AUTOMATION_INTERVAL_SECONDS = 15
+_CRON = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
+_SPAN = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
 
 def window_cron(window: WindowSpec) -> str:
@@ -46,20 +49,29 @@ def window_cron(window: WindowSpec) -> str:
     >>> window_cron(WindowSpec(start=start)), window_cron(WindowSpec(cadence="hourly", start=start))
     ('0 0 * * *', '0 * * * *')
     """
-    return "0 * * * *" if window.cadence == "hourly" else "0 0 * * *"
+    return _CRON[window.cadence]
 
 
 def window_span(window: WindowSpec) -> timedelta:
     """The length of one window."""
-    return timedelta(hours=1) if window.cadence == "hourly" else timedelta(days=1)
+    return _SPAN[window.cadence]
 
 
 def newest_closed_window(window: WindowSpec) -> AutomationCondition:
     """The newest window that has closed (the latest partition, or the one before the open window's)."""
-    if not window.live:
+    return _newest_closed_window(window.cadence, window.live)
+
+
+# Conditions are immutable and depend on a few fields of the window only: built once per distinct window shape
+# and shared by every model and asset with that shape (fifty models would otherwise build hundreds of equal trees).
+@cache
+def _newest_closed_window(cadence: str, live: bool) -> AutomationCondition:
+    if not live:
         return AutomationCondition.in_latest_time_window()
-    span = window_span(window)
-    return AutomationCondition.in_latest_time_window(2 * span) & ~AutomationCondition.in_latest_time_window()
+    return (
+        AutomationCondition.in_latest_time_window(2 * _SPAN[cadence])
+        & ~AutomationCondition.in_latest_time_window()
+    )
 
 
 def _ended(window: WindowSpec, now: datetime) -> bool:
@@ -72,25 +84,36 @@ def _ended(window: WindowSpec, now: datetime) -> bool:
 def root_condition(window: WindowSpec, now: datetime | None = None) -> AutomationCondition:
     """Per-window roots: the newest closed window, once per cron tick (only when missing once all ended)."""
     now = now or datetime.now(UTC)
+    return _root_condition(window.cadence, window.live, window.timezone, _ended(window, now))
+
+
+@cache
+def _root_condition(cadence: str, live: bool, timezone: str, ended: bool) -> AutomationCondition:
     condition = (
-        newest_closed_window(window)
-        & AutomationCondition.cron_tick_passed(window_cron(window), window.timezone).since_last_handled()
+        _newest_closed_window(cadence, live)
+        & AutomationCondition.cron_tick_passed(_CRON[cadence], timezone).since_last_handled()
         & ~AutomationCondition.in_progress()
     )
-    if _ended(window, now):
+    if ended:
         condition = condition & AutomationCondition.missing()
-    return condition.with_label(f"window closed ({window.cadence})")
+    return condition.with_label(f"window closed ({cadence})")
 
 
 def downstream_condition(window: WindowSpec) -> AutomationCondition:
     """Partitioned descendants: eager, for the newest closed window (the open one is the live check's)."""
+    return _downstream_condition(window.cadence, window.live)
+
+
+@cache
+def _downstream_condition(cadence: str, live: bool) -> AutomationCondition:
     return (
         AutomationCondition.eager()
-        .replace("in_latest_time_window", newest_closed_window(window))
+        .replace("in_latest_time_window", _newest_closed_window(cadence, live))
         .with_label("eager (newest closed window)")
     )
 
 
+@cache
 def baseline_condition() -> AutomationCondition:
     """The unpartitioned baseline: materialized when missing (and not after a failed attempt)."""
     return (
@@ -119,7 +142,10 @@ def with_window_automation(spec: ModelSpec, assets: list[AssetsDefinition]) -> l
         condition = condition_for(spec, asset, roots)
         return asset if condition is None else asset.replace_attributes(automation_condition=condition)
 
-    return [a.map_asset_specs(attach) for a in assets]
+    def automated(a: AssetsDefinition) -> bool:
+        return any(condition_for(spec, s, roots) is not None for s in a.specs)
+
+    return [a.map_asset_specs(attach) if automated(a) else a for a in assets]
 
 
 def automated_keys(assets: list[AssetsDefinition]) -> list[AssetKey]:

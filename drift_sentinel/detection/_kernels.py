@@ -10,10 +10,11 @@ bit-identical — and the Wasserstein integral as ``Σ |i·m − j·n| Δx / (n�
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from drift_sentinel.detection._jit import lazy_njit
 
 
-@njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def sorted_ks_wasserstein(u: np.ndarray, v: np.ndarray) -> tuple[float, float]:  # pragma: no cover - jitted
     n = u.shape[0]
     m = v.shape[0]

@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.detection.profile import (
@@ -155,6 +154,8 @@ def _proportion_test(k1: int, n1: int, k2: int, n2: int) -> float:
         return 1.0
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     z = (k2 / n2 - k1 / n1) / se
+    from scipy import special  # imported on first use: every process that loads the definitions imports this
+
     return float(2 * special.ndtr(-abs(z)))  # scipy.stats.norm.sf without its per-call overhead
 
 
@@ -181,6 +182,8 @@ def _cusum_change(z: np.ndarray, min_segment: int) -> tuple[int | None, float, f
         return None, 0.0, math.nan
     before = csum[j] / split
     after = (total - csum[j]) / (n - split)
+    from scipy import special  # imported on first use
+
     p = float(special.kolmogorov(float(dev[j]) / (sigma * math.sqrt(n))))
     return split, float(after - before), p
 

@@ -20,8 +20,9 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-from numba import njit
 from numpy.typing import ArrayLike
+
+from drift_sentinel.detection._jit import lazy_njit
 
 __all__ = ["ADWIN", "DDM", "PageHinkley", "StreamingDetector"]
 
@@ -30,7 +31,7 @@ _MAX_LEVELS = 64
 _TOTAL, _VAR, _WIDTH, _TICK, _NLEV, _DRIFT = range(6)
 
 
-@njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def _adwin_reset(sc, counts, totals, variances):  # pragma: no cover - jitted
     sc[:] = 0.0
     sc[_NLEV] = 1.0
@@ -39,7 +40,7 @@ def _adwin_reset(sc, counts, totals, variances):  # pragma: no cover - jitted
     variances[:, :] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def _adwin_run(
     values,
     sc,
@@ -141,7 +142,7 @@ def _adwin_run(
     return n_out
 
 
-@njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def _ph_run(
     values, st, min_instances, delta, threshold, alpha, mode, offset, out_idx, out_start
 ):  # pragma: no cover
@@ -191,7 +192,7 @@ def _ph_run(
     return n_out
 
 
-@njit(cache=True, nogil=True)
+@lazy_njit(cache=True, nogil=True)
 def _ddm_run(
     values, st, warm_start, warning_threshold, drift_threshold, offset, out_idx, out_start
 ):  # pragma: no cover

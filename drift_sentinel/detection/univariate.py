@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import special
 
 from drift_sentinel.detection._kernels import sorted_ks_wasserstein
 from drift_sentinel.detection.results import TestResult
@@ -75,6 +74,8 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
         from scipy import stats  # scipy.stats costs seconds to import; only small samples need it
 
         return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
+    from scipy import special  # imported on first use: every process that loads the definitions imports this
+
     root = math.sqrt(en)
     t = root * d
     return float(np.clip(special.kolmogorov(t + 1.0 / (6.0 * root) + (t - 1.0) / (4.0 * en)), 0.0, 1.0))
@@ -191,6 +192,8 @@ def psi_pvalue(value: float, n_reference: int, n_current: int, n_bins: int) -> f
     """
     if n_reference == 0 or n_current == 0 or n_bins < 2 or not math.isfinite(value):
         return math.nan
+    from scipy import special  # imported on first use
+
     scale = 1.0 / n_reference + 1.0 / n_current
     return float(special.chdtrc(n_bins - 1, value / scale))  # = scipy.stats.chi2.sf, minus its overhead
 
