@@ -4,6 +4,7 @@ Both carry a blocking Great Expectations check, so a bad window never reaches dr
 """
 
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -131,7 +132,7 @@ def build_window_assets(
     current_key, reference_key = asset_key(spec, "current_window"), asset_key(spec, "reference_window")
     current_check = "current_window_passes_data_quality"
     reference_check = "reference_window_has_expected_schema"
-    common = {
+    common: dict[str, Any] = {
         "partitions_def": partitions,
         "group_name": prefix,
         "kinds": {"pandas", "parquet"},
