@@ -52,6 +52,9 @@ sys.path.insert(0, str(REPO))
 RANGE_MODEL, SINGLE_MODEL, LOG_ID = "backfill-range", "backfill-single", "backfill-log"
 LOG_START = datetime(2026, 10, 1, tzinfo=UTC)
 OUTPUT = REPO / ".sentinel" / "bench" / "backfill_range.json"
+QUIET = {
+    "loggers": {"console": {"config": {"log_level": "WARNING"}}}
+}  # the baseline's run log stays in the instance
 TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 SUCCEEDED = {"COMPLETED", "COMPLETED_SUCCESS"}
 
@@ -91,6 +94,10 @@ query Status($keys: [AssetKeyInput!]) {
 WIPE = """
 mutation Wipe($ranges: [PartitionsByAssetSelector!]!) {
   wipeAssets(assetPartitionRanges: $ranges) { __typename ... on Error { message } }
+}"""
+OTHER_RUNS = """
+query Others($after: Float) {
+  runsOrError(filter: {createdAfter: $after}) { ... on Runs { results { runId jobName } } }
 }"""
 INCIDENTS = """
 query Incidents($key: AssetKeyInput!, $partitions: [String!], $limit: Int) {
@@ -163,9 +170,6 @@ def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, 
     from drift_sentinel.config import load_config
     from drift_sentinel.sample_data import generate
     from drift_sentinel.settings import Settings
-    from sentinel_assets.definitions import build_definitions
-    from sentinel_assets.demo import bootstrap_registry
-    from sentinel_assets.factory import baseline_job_name
 
     # a month that has ended (fixed dates for reproducible data, earlier if the clock is before them)
     start = min(LOG_START, (datetime.now(UTC) - timedelta(days=days + 1)).replace(hour=0, minute=0, second=0))
@@ -197,6 +201,11 @@ def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, 
         )
     (root / "sentinel.yaml").write_text(yaml.safe_dump({"models": models}, sort_keys=False))
     config = load_config(root / "sentinel.yaml")
+    # the definitions module builds its Definitions from SENTINEL_CONFIG on import: only now does it exist
+    from sentinel_assets.definitions import build_definitions
+    from sentinel_assets.demo import bootstrap_registry
+    from sentinel_assets.factory import baseline_job_name
+
     defs = build_definitions(config, Settings.from_env())
     with DagsterInstance.get() as instance:
         for spec in config.models:
@@ -204,7 +213,7 @@ def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, 
                 defs.resources["model_registry"], spec, config.resolve(spec.data.training_snapshot or "")
             )
             result = defs.resolve_job_def(baseline_job_name(spec)).execute_in_process(
-                instance=instance, raise_on_error=False
+                instance=instance, raise_on_error=False, run_config=QUIET
             )
             if not result.success:
                 raise RuntimeError(f"{spec.id}: the baseline job failed (run {result.run_id})")
@@ -219,6 +228,17 @@ def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, 
             "rows_per_hour_mean": rows,
             "drift_start": str(data.drift_start),
         },
+    }
+
+
+def run_queue() -> dict[str, Any]:
+    """The run coordinator settings of the demo's instance (Dagster's default of 10 concurrent runs when unset)."""
+    from sentinel_assets.demo import DAGSTER_YAML
+
+    config = yaml.safe_load(DAGSTER_YAML)["run_coordinator"]
+    return {
+        "class": config["class"],
+        "max_concurrent_runs": config.get("config", {}).get("max_concurrent_runs", 10),
     }
 
 
@@ -280,7 +300,7 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         "tags": [{"key": "sentinel/backfill_model", "value": spec.id}],
         "title": f"benchmark {spec.id} {len(keys)} windows",
     }
-    started = time.monotonic()
+    started, launched_at = time.monotonic(), time.time()
     launched = gql(LAUNCH, params=params)["launchPartitionBackfill"]
     if launched["__typename"] != "LaunchBackfillSuccess":
         raise RuntimeError(
@@ -319,6 +339,12 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         }
     )
     runs = backfill["runs"]
+    ours = {r["runId"] for r in runs}
+    others = [
+        r["jobName"]
+        for r in gql(OTHER_RUNS, after=launched_at)["runsOrError"]["results"]
+        if r["runId"] not in ours
+    ]
     durations = [r["endTime"] - r["startTime"] for r in runs if r["startTime"] and r["endTime"]]
     return {
         "model": spec.id,
@@ -333,6 +359,7 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         "runs": len(runs),
         "runs_failed": sum(r["status"] != "SUCCESS" for r in runs),
         "run_s_median": statistics.median(durations) if durations else None,
+        "other_runs": {job: others.count(job) for job in sorted(set(others))},  # sensors' runs meanwhile
         "assets": len(after),
         "all_materialized": backfill["status"] in SUCCEEDED
         and not missing
@@ -431,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     days = max(2, math.ceil(max(args.windows + args.baseline_windows) / 24))
 
+    from drift_sentinel.errors import SentinelError
     from sentinel_assets.live_demo import DagsterDev
     from tests.support.api import wait_for_code_location
 
@@ -438,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {load()}", file=sys.stderr)
     t0 = time.monotonic()
     results: list[dict[str, Any]] = []
+    prepared: dict[str, Any] | None = None
+    failure = None
     try:
         prepared = prepare(root, days=days, rows=args.rows, max_per_run=args.max_partitions_per_run)
         config = prepared["config"]
@@ -448,6 +478,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         from sentinel_assets.partitions import window_partitions
+
+        if not prepared["range_runs_supported"] and max(args.windows) > 24:
+            print(
+                "the installed code has no window.max_partitions_per_run: model R also runs one run per window "
+                f"(up to {max(args.windows)} runs; this can take hours on 2 cores)",
+                file=sys.stderr,
+            )
 
         with DagsterDev(prepared["env"], root / "dagster-dev.log") as dev:
             ready = dev.wait_ready()
@@ -468,22 +505,27 @@ def main(argv: list[str] | None = None) -> int:
                         f"  {model_id} {n} windows #{i + 1}: {result['status']}, {result['runs']} runs, "
                         f"{result['wall_s']:.1f} s ({result['wall_s'] / n:.2f} s/window), "
                         f"all materialized: {result['all_materialized']}, incidents {result['incidents']}, "
-                        f"load {result['load_after']}",
+                        f"other runs meanwhile {result['other_runs'] or 'none'}, load {result['load_after']}",
                         file=sys.stderr,
                     )
                     if result["missing"] or result["error"]:
                         print(f"    missing: {result['missing']} error: {result['error']}", file=sys.stderr)
-    except RuntimeError as exc:
+    except (RuntimeError, SentinelError, OSError) as exc:
+        failure = str(exc)
         print(f"backfill_range: {exc} (dagster dev log: {root / 'dagster-dev.log'})", file=sys.stderr)
-        return 1
+        if prepared is None:
+            return 1
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+    supported = prepared["range_runs_supported"]
     summary = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
-        "range_runs_supported": prepared["range_runs_supported"],
-        "max_partitions_per_run": args.max_partitions_per_run if prepared["range_runs_supported"] else 1,
+        "range_runs_supported": supported,
+        "max_partitions_per_run": args.max_partitions_per_run if supported else 1,
+        "run_queue": run_queue(),
         "log": prepared["log"],
+        "error": failure,
         "range": summarize(results, RANGE_MODEL),
         "baseline": summarize(results, SINGLE_MODEL),
         "measurements": results,
@@ -494,16 +536,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nRange backfills through GraphQL (dagster dev, demo run queue), hourly windows of ~{args.rows:,} rows; "
         f"R: max_partitions_per_run {summary['max_partitions_per_run']}"
-        + (
-            ""
-            if prepared["range_runs_supported"]
-            else " (not supported by the installed code: one run per window)"
-        )
-        + "; S: 1"
+        + ("" if supported else " (not supported by the installed code: one run per window)")
+        + f"; S: 1; run queue: {summary['run_queue']}"
     )
     print(table(summary))
     print(f"load average at the end: {load()}; JSON: {args.output}")
-    return 0 if all(r["all_materialized"] for r in results) else 1
+    if failure:
+        print(f"stopped early: {failure}")
+    return 0 if results and not failure and all(r["all_materialized"] for r in results) else 1
 
 
 if __name__ == "__main__":
