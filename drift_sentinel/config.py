@@ -91,6 +91,18 @@ class WindowSpec(_Strict):
         description="how often the open window of an open-ended model is tested so far ('30s'); 'off' disables",
     )
 
+    max_partitions_per_run: int | None = Field(
+        default=None,
+        ge=1,
+        description="windows one backfill run computes at most (Dagster's multi-run backfill policy); "
+        "default: a week of hourly windows (168) or a month of daily ones (31); 1: one run per window",
+    )
+
+    @property
+    def partitions_per_run(self) -> int:
+        """``max_partitions_per_run``, or the cadence's default (a week of hours, a month of days)."""
+        return self.max_partitions_per_run or (168 if self.cadence == "hourly" else 31)
+
     @field_validator("live_check", mode="before")
     @classmethod
     def _live_check(cls, value: object) -> object:

@@ -61,8 +61,12 @@ class SentinelIOManager(ConfigurableIOManager):
                     f"(missing {missing or 'none'}, unexpected {extra or 'none'})"
                 )
             base = "/".join([self.base_uri.rstrip("/"), *context.asset_key.path])
-            paths = [self._write(f"{base}/{key}", value) for key, value in sorted(obj.items())]
-            context.add_output_metadata({"paths": paths, "partitions": len(paths)})
+            for key, value in sorted(obj.items()):
+                # each window's materialization names its own file, as a single-window run's does
+                path = self._write(f"{base}/{key}", value)
+                context.step_context.add_asset_metadata(
+                    {"path": path}, asset_key=context.asset_key, partition_key=key
+                )
             return
         path = self._write(self._stem(context), obj)
         context.add_output_metadata({"path": path})

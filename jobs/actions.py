@@ -9,6 +9,7 @@ generic op's (:func:`jobs.action_op.run_action`); undoing an undo record is :mod
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,12 @@ from drift_sentinel.remediation.thresholds import replay_thresholds
 from drift_sentinel.remediation.undo import AliasUndo, ScaleUndo, ThresholdsUndo
 from drift_sentinel.windows import read_window
 from jobs.action_op import Action, Applied, Preparation, ReadBack, action
-from jobs.retrain_target import lineage_tags, retrain_through_target, training_run_tags
+from jobs.retrain_target import (
+    lineage_tags,
+    record_on_rca_report,
+    retrain_through_target,
+    training_run_tags,
+)
 from jobs.thresholds import drift_report_history, scaled
 from resources.safety_gate import ActionRequest
 from sentinel_assets.partitions import window_partitions
@@ -280,8 +286,9 @@ class RetrainModel(_ChampionAlias):
             self.result = self._retrain(dry_run=False)
         else:
             self.result = self._retrain_through_target()
+        self.fields = self._fields(self.result)
         return Applied(
-            fields=self._fields(self.result),
+            fields=self.fields,
             changed=self.result.promoted,
             status="promoted" if self.result.promoted else "kept_champion",
             note=f"{self.result.decision.reason} (challenger v{self.result.challenger_version})",
@@ -289,14 +296,30 @@ class RetrainModel(_ChampionAlias):
 
     def read_back(self) -> ReadBack:
         if not self.result.promoted:
-            return ReadBack()
+            return self._observed(ReadBack(), "kept")
         now, expected = self.champion_now(), self.result.challenger_version
         name, alias = self.where
-        return ReadBack(
+        back = ReadBack(
             ok=now == expected,
             fields={"champion_now": now},
             problem=f"{name}@{alias} is {now} after promoting the challenger, expected {expected}",
         )
+        return self._observed(back, "promoted" if back.ok else "read_back_failed")
+
+    def _observed(self, back: ReadBack, outcome: str) -> ReadBack:
+        """Record the finished retrain on the incident window's rca_report; name that window in the outcome."""
+        window = record_on_rca_report(
+            self.run.context,
+            self.model,
+            self.plan.incident_id,
+            action=self.plan.action,
+            outcome=outcome,
+            result=self.result,
+            lineage=self.fields["lineage"],
+            registered_model=self.where[0],
+            tracking_uri=getattr(self.run.resources["model_registry"], "tracking_uri", None),
+        )
+        return replace(back, fields={**back.fields, "rca_report_window": window})
 
 
 def _training_frames(spec: ModelSpec, catalog: Any, span: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -7,6 +7,11 @@ run carries ``dagster_run_id=<that run>``; then judges it with the same champion
 (:func:`drift_sentinel.remediation.retrain.evaluate_challenger`). A failed or timed-out run, no new version or
 a version that cannot be loaded fails the op with the reason before anything is moved (the remediation job's
 failure escalates as every failed remediation does).
+
+Whatever trained the challenger (this or the built-in trainer), :func:`record_on_rca_report` then records an
+``AssetObservation`` on the rca_report partition of the window the remediation was about, naming the remediation
+run, the MLflow run, the registered model and version and the outcome, so the report's history shows what was
+done about it (the report itself is computed before any remediation and is not rewritten).
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from dagster import Failure
+from dagster import AssetObservation, DagsterInstance, Failure, MetadataValue
 
+from drift_sentinel.config import ModelSpec
 from drift_sentinel.remediation.retrain import RetrainOutcome, evaluate_challenger
 from drift_sentinel.remediation.retrain_target import DAGSTER_RUN_ID_TAG, RetrainTarget
+from resources import history
+from resources.keys import asset_key
 from resources.run_launcher import LaunchedRun, launch_and_wait, workspace_file
 from resources.safety_gate import ACTION_TAG, ACTOR_TAG, INCIDENT_TAG, MODEL_TAG
 
@@ -137,3 +145,92 @@ def judge_training_run(
             metadata={"training_run_id": launched.run_id, "challenger_version": version.version},
         ) from exc
     return outcome, lineage
+
+
+# ---------------------------------------------------------------------------------- lineage on the rca_report
+
+REPORTS_SEARCHED = 200
+"""How many of the newest rca_report materializations :func:`incident_window` looks through."""
+
+
+def incident_window(instance: DagsterInstance, spec: ModelSpec, incident_id: str) -> str | None:
+    """The window a remediation of ``incident_id`` was about: the newest rca_report partition whose latest report
+    names that incident (what the remediation sensor acts on); ``None`` when no recent report names it."""
+    latest: dict[str, str] = {}
+    key = asset_key(spec, "rca_report")
+    for report in history.materializations(instance, key, limit=REPORTS_SEARCHED):  # newest first
+        if report.partition and report.partition not in latest:
+            latest[report.partition] = report.text("incident_id") or ""
+    named = [window for window, incident in latest.items() if incident == incident_id]
+    return max(named) if named else None
+
+
+def retrain_observation(
+    spec: ModelSpec,
+    window: str,
+    *,
+    remediation_run_id: str,
+    incident_id: str,
+    action: str,
+    outcome: str,
+    result: RetrainOutcome,
+    lineage: Mapping[str, Any],
+    registered_model: str,
+    tracking_uri: str | None = None,
+) -> AssetObservation:
+    """The observation of a finished retrain on the incident window's rca_report: who, which MLflow run and
+    version, and the outcome (``promoted``, ``kept`` or ``read_back_failed``)."""
+    decision = result.decision
+    version = result.challenger_version or ""
+    metadata: dict[str, Any] = {
+        "remediation_run": MetadataValue.dagster_run(remediation_run_id),
+        "incident_id": incident_id,
+        "action": action,
+        "outcome": outcome,
+        "mlflow_run_id": str(lineage.get("mlflow_run_id") or ""),
+        "registered_model": registered_model,
+        "model_version": version,
+        "previous_champion_version": result.champion_version or "",
+        "retrain_target": str(lineage.get("target", "")),
+        "metric": decision.metric,
+    }
+    for side in ("champion", "challenger"):
+        value = getattr(decision, side)
+        if value is not None:
+            metadata[f"{side}_{decision.metric}"] = float(value)
+    training = (lineage.get("training_run") or {}).get("run_id")
+    if training:
+        metadata["training_run"] = MetadataValue.dagster_run(str(training))
+    if (
+        tracking_uri
+        and tracking_uri.startswith(("http://", "https://"))
+        and "@" not in tracking_uri
+        and version
+    ):
+        metadata["mlflow_model_version"] = MetadataValue.url(
+            f"{tracking_uri.rstrip('/')}/#/models/{registered_model}/versions/{version}"
+        )
+    return AssetObservation(
+        asset_key=asset_key(spec, "rca_report"),
+        partition=window,
+        description=f"{action} for {incident_id}: {registered_model} v{version} {outcome} ({decision.reason})",
+        metadata=metadata,
+    )
+
+
+def record_on_rca_report(context: Any, spec: ModelSpec, incident_id: str, **fields: Any) -> str | None:
+    """Log :func:`retrain_observation` on the incident window's rca_report from the remediation op; return the
+    window (``None``: no recent report names the incident, nothing is recorded and the log says so)."""
+    window = incident_window(context.instance, spec, incident_id)
+    if window is None:
+        context.log.warning(
+            f"no rca_report of {spec.id} among the newest {REPORTS_SEARCHED} names {incident_id}: "
+            "the retrain is recorded in the audit trail only"
+        )
+        return None
+    context.log_event(
+        retrain_observation(
+            spec, window, remediation_run_id=context.run_id, incident_id=incident_id, **fields
+        )
+    )
+    return window

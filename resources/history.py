@@ -16,6 +16,7 @@ The functions take the instance and an asset key (:mod:`resources.keys`):
 - :func:`check_evaluations` — the newest executions of an asset check over every partition;
 - :func:`materializations_page` — one page of materializations after an opaque cursor, oldest first;
 - :func:`observations` — one page of observations after an opaque cursor, oldest first;
+- :func:`partition_observations` — the newest observations of one partition;
 - :func:`has_materialization` — whether a key has any materialization;
 - :func:`runs_tagged` — the runs carrying some tags (:class:`Run`), newest first, optionally bounded and
   filtered by run id and status; :func:`run` — one run by id;
@@ -322,3 +323,24 @@ def run(instance: DagsterInstance, run_id: str) -> Run | None:
 def dagster_run(instance: DagsterInstance, run_id: str) -> DagsterRun | None:
     """Dagster's own run object of ``run_id``, for the instance writes that take one (``report_run_failed``)."""
     return instance.get_run_by_id(run_id)
+
+
+def partition_observations(
+    instance: DagsterInstance, key: AssetKey, partition: str, *, limit: int = 20
+) -> list[Observation]:
+    """The newest ``limit`` observations of one partition of ``key``, newest first."""
+    flt = AssetRecordsFilter(asset_key=key, asset_partitions=[partition])
+    found = []
+    for record in instance.fetch_observations(flt, limit=limit).records:
+        observation = record.asset_observation
+        metadata = observation.metadata if observation is not None else {}
+        found.append(
+            Observation(
+                partition=record.partition_key,
+                storage_id=int(record.storage_id),
+                run_id=record.run_id,
+                timestamp=float(record.timestamp),
+                metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
+            )
+        )
+    return found

@@ -9,6 +9,17 @@ module does the same from inside an op: it loads only the named location of the 
 creates the run with the given tags and submits it, then polls the instance until the run ends or the time box
 runs out (a run still going is then terminated). The names come from ``dagster._core`` (no public equivalent).
 
+An asset target's run materializes the asset and what it needs upstream that is stale
+(:func:`upstream_to_refresh`): an ancestor in the same code location that was never materialized, whose declared
+code version differs from the one its latest materialization recorded, or that reads such an ancestor. Dagster
+1.13.27 has no public API for an asset's stale status: the UI's "Stale"/"Missing" comes from
+``CachingStaleStatusResolver`` (``dagster._core.definitions.data_version``, which also needs an internal
+``LoadingContext``) or the webserver's GraphQL ``assetNodes { staleStatus }``. So the rule above is computed here
+from the remote asset graph's nodes (``parent_keys``, ``code_version``, ``partitions_def``, ``is_materializable``)
+and the latest materialization of each ancestor read through :mod:`resources.history`. Unlike Dagster's status it
+does not call an ancestor stale because *its* upstream data changed (a newer materialization upstream): the team's
+own automation keeps data fresh; a retrain rebuilds what is missing or built by old code.
+
 :func:`check_targets` validates the targets when the definitions load, by importing each named location's
 Definitions (python_module / python_file entries; a ``grpc_server`` entry is checked at launch).
 """
@@ -44,6 +55,8 @@ class LaunchedRun:
     status: str
     timed_out: bool
     seconds: float
+    assets: tuple[str, ...] = ()
+    """The assets the run was asked to materialize (an asset target: the asset and the stale upstream)."""
 
     @property
     def ok(self) -> bool:
@@ -55,6 +68,7 @@ class LaunchedRun:
             "status": self.status,
             "timed_out": self.timed_out,
             "seconds": self.seconds,
+            **({"assets": list(self.assets)} if self.assets else {}),
         }
 
 
@@ -141,6 +155,44 @@ def check_targets(config: SentinelConfig) -> None:
         check_target(config, spec.id, spec.retrain)
 
 
+# ------------------------------------------------------------------------------------------- stale upstream
+
+
+def upstream_to_refresh(instance: DagsterInstance, asset_graph: Any, key: AssetKey) -> dict[AssetKey, str]:
+    """The ancestors of ``key`` a run materializing ``key`` must materialize too, each with the reason.
+
+    ``asset_graph`` is a code location's asset graph (a remote repository's, or ``Definitions``' own). An ancestor
+    is refreshed when it can be materialized in the same run (materializable, same partitioning as ``key``) and it
+    was never materialized, its declared code version differs from its latest materialization's, or one of its
+    parents is refreshed (its input changes). Ancestors behind one that cannot be materialized in the run (a
+    partitioned asset, an external one) are not looked at.
+    """
+    from resources import history
+
+    partitions = asset_graph.get(key).partitions_def
+    reasons: dict[AssetKey, str | None] = {}
+
+    def reason(node_key: AssetKey) -> str | None:
+        if node_key not in reasons:
+            node = asset_graph.get(node_key)
+            why: str | None = None
+            if node.is_materializable and node.partitions_def == partitions:
+                refreshed = [p.to_user_string() for p in sorted(node.parent_keys) if reason(p) is not None]
+                latest = history.materializations(instance, node_key, limit=1)
+                if not latest:
+                    why = "never materialized"
+                elif node.code_version is not None and node.code_version != latest[0].code_version:
+                    why = f"code version {node.code_version}, materialized by {latest[0].code_version or 'none'}"
+                elif refreshed:
+                    why = f"reads {', '.join(refreshed)}, refreshed in this run"
+            reasons[node_key] = why
+        return reasons[node_key]
+
+    for parent in asset_graph.get(key).parent_keys:
+        reason(parent)
+    return {k: why for k, why in reasons.items() if why is not None}
+
+
 # ------------------------------------------------------------------------------------------------ launch
 
 
@@ -167,7 +219,7 @@ def _location(instance: DagsterInstance, path: Path, name: str) -> Iterator[Any]
 
 
 def _create_run(
-    instance: DagsterInstance, location: Any, target: RetrainTarget, tags: Mapping[str, str]
+    instance: DagsterInstance, location: Any, target: RetrainTarget, tags: Mapping[str, str], log: Any = None
 ) -> Any:
     from dagster._core.definitions.selector import JobSubsetSelector
 
@@ -180,8 +232,14 @@ def _create_run(
         key = AssetKey(target.asset_path)
         if not repo.asset_graph.has(key):
             raise ConfigError(f"unknown asset {target.asset!r} in code location {location.name!r}")
-        job_name = repo.asset_graph.get_implicit_job_name_for_assets([key], repo) or "__ASSET_JOB"
-        assets = {key}
+        upstream = upstream_to_refresh(instance, repo.asset_graph, key)
+        if log is not None and upstream:
+            log.info(
+                "also materializing upstream: "
+                + "; ".join(f"{k.to_user_string()} ({why})" for k, why in sorted(upstream.items()))
+            )
+        assets = {key, *upstream}
+        job_name = repo.asset_graph.get_implicit_job_name_for_assets(sorted(assets), repo) or "__ASSET_JOB"
     selector = JobSubsetSelector(
         location_name=location.name,
         repository_name=repo.name,
@@ -231,7 +289,8 @@ def launch_and_wait(
     started = time.monotonic()
     with _location(instance, workspace, str(target.code_location)) as context:
         location = context.get_code_location(str(target.code_location))
-        run = _create_run(instance, location, target, tags)
+        run = _create_run(instance, location, target, tags, log)
+        assets = tuple(sorted(k.to_user_string() for k in run.asset_selection or ()))
         if log is not None:
             log.info(f"launched run {run.run_id} of {target.describe()}")
         instance.submit_run(run.run_id, context)
@@ -240,10 +299,10 @@ def launch_and_wait(
             now = instance.get_run_by_id(run.run_id)
             assert now is not None
             if now.status in FINISHED:
-                return LaunchedRun(run.run_id, now.status.value, False, time.monotonic() - started)
+                return LaunchedRun(run.run_id, now.status.value, False, time.monotonic() - started, assets)
             if time.monotonic() >= deadline:
                 instance.run_coordinator.cancel_run(run.run_id)
-                return LaunchedRun(run.run_id, now.status.value, True, time.monotonic() - started)
+                return LaunchedRun(run.run_id, now.status.value, True, time.monotonic() - started, assets)
             time.sleep(poll_seconds)
 
 

@@ -15,12 +15,12 @@ from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
     DagsterInstance,
-    Output,
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
     asset,
 )
 
+from drift_sentinel.backfill import chain_incidents
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.detection import (
     DetectionConfig,
@@ -29,7 +29,6 @@ from drift_sentinel.detection import (
     detect_drift,
     profile_reference,
 )
-from drift_sentinel.incidents import assign_incident
 from drift_sentinel.live import window_state
 from drift_sentinel.verdict import Verdict
 from resources import history
@@ -37,6 +36,15 @@ from resources.keys import asset_ins, asset_key
 from resources.thresholds import ThresholdStoreResource
 from sentinel_assets.metadata import drift_metadata
 from sentinel_assets.partitions import previous_partition_keys
+from sentinel_assets.ranges import (
+    backfill_policy,
+    emit,
+    per_window,
+    range_check,
+    run_windows,
+    usable,
+    window_quality,
+)
 
 # Bump when the profile or report logic changes (read by RCA as pipeline evidence).
 DRIFT_CODE_VERSION = "1"
@@ -121,19 +129,25 @@ def build_drift_assets(
         key=asset_key(spec, "reference_profile"),
         ins=asset_ins(spec, "reference_window"),
         partitions_def=reference_partitions,
+        backfill_policy=backfill_policy(spec) if reference_partitions else None,
         description=f"Sorted values, bin edges and category counts of {spec.id}'s reference, computed once.",
         **common,
     )
-    def reference_profile(reference_window: pd.DataFrame) -> Output[ReferenceProfile]:
+    def reference_profile(context: AssetExecutionContext, reference_window: Any):
         # the score column is profiled too when the reference has it (a trailing reference), for prediction drift
-        extra = [c for c in (spec.prediction_column,) if c in reference_window.columns]
-        profile = profile_reference(reference_window, config, columns=extra)
-        return Output(profile, metadata={"dagster/row_count": len(reference_window)})
+        keys = context.partition_keys if reference_partitions else [""]
+        results = {}
+        for key, frame in per_window(reference_window, keys).items():
+            extra = [c for c in (spec.prediction_column,) if c in frame.columns]
+            profile = profile_reference(frame, config, columns=extra)
+            results[key] = (profile, {"dagster/row_count": len(frame)})
+        return emit(context, results)
 
     @asset(
         key=report_key,
         ins=asset_ins(spec, "current_window", "reference_window", "reference_profile"),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         check_specs=[AssetCheckSpec(NO_DRIFT_CHECK, asset=report_key)],
         description=f"Per-feature drift of {spec.id} in this window: every detector's result and the quorum.",
         **common,
@@ -141,31 +155,46 @@ def build_drift_assets(
     def drift_report(
         context: AssetExecutionContext,
         threshold_store: ThresholdStoreResource,
-        current_window: pd.DataFrame,
-        reference_window: pd.DataFrame,
-        reference_profile: ReferenceProfile,
+        current_window: Any,
+        reference_window: Any,
+        reference_profile: Any,
     ):
+        windows = run_windows(context)
+        keys = [w.key for w in windows]
+        currents, references = per_window(current_window, keys), per_window(reference_window, keys)
+        profiles, quality = per_window(reference_profile, keys), window_quality(context.instance, spec, keys)
         # thresholds applied by update_thresholds (versioned, revertible) replace the configured ones
         stored = threshold_store.stored(spec.id)
         in_force = config if stored is None else config.model_copy(update={"thresholds": stored})
-        report = detect_window(spec, in_force, reference_window, current_window, reference_profile)
+        reports = {
+            k: detect_window(spec, in_force, references[k], usable(currents[k], quality[k]), profiles[k])
+            for k in keys
+        }
+        # incidents chain window after window; the window before the run is read only if the first one drifted
+        first = windows[0]
         previous = (
-            previous_incident(context.instance, spec, partitions, context.partition_time_window.start)
-            if report.drift_detected
+            previous_incident(context.instance, spec, partitions, first.window.start)
+            if reports[first.key].drift_detected
             else None
         )
-        incident = assign_incident(
-            spec.id, context.partition_key, drifted=report.drift_detected, previous=previous
+        incidents = chain_incidents(
+            spec.id, {k: r.drift_detected for k, r in reports.items()}, previous=previous
         )
-        payload = {
-            **report.to_dict(),
-            "model_id": spec.id,
-            "window": context.partition_key,
-            "incident_id": incident,
-            "window_state": window_state(context.partition_time_window.end, datetime.now(UTC)),
-        }
         thresholds = "stored version" if stored else "configured"
-        yield Output(payload, metadata={**drift_metadata(payload), "thresholds": thresholds})
-        yield no_drift_check(report, incident, spec)
+        results, checks = {}, {}
+        for w in windows:
+            report, incident = reports[w.key], incidents[w.key]
+            payload = {
+                **report.to_dict(),
+                "model_id": spec.id,
+                "window": w.key,
+                "incident_id": incident,
+                "window_state": window_state(w.window.end, datetime.now(UTC)),
+                "data_quality": quality[w.key],
+            }
+            results[w.key] = (payload, {**drift_metadata(payload), "thresholds": thresholds})
+            checks[w.key] = no_drift_check(report, incident, spec)
+        yield emit(context, results)
+        yield range_check(NO_DRIFT_CHECK, report_key, checks)
 
     return [reference_profile, drift_report]

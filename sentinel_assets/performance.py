@@ -17,7 +17,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetsDefinition,
-    Output,
     PartitionsDefinition,
     asset,
 )
@@ -27,6 +26,7 @@ from drift_sentinel.performance import CBPE, PerformanceReport, calibration_refe
 from drift_sentinel.verdict import Verdict
 from resources.keys import asset_ins, asset_key
 from resources.model_registry import ModelRegistryResource
+from sentinel_assets.ranges import backfill_policy, emit, per_window, range_check, usable, window_quality
 
 PERFORMANCE_CODE_VERSION = "1"
 CHECK_NAME = "performance_report_meets_minimum"
@@ -108,6 +108,7 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
         key=key,
         ins=asset_ins(spec, "current_window", "reference_window"),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         group_name=prefix,
         kinds={"python", "mlflow"},
         owners=list(spec.owners),
@@ -118,38 +119,48 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
     def performance_report_asset(
         context: AssetExecutionContext,
         model_registry: ModelRegistryResource,
-        current_window: pd.DataFrame,
-        reference_window: pd.DataFrame,
+        current_window: Any,
+        reference_window: Any,
     ):
-        estimator, source, version = fitted_estimator(spec, model_registry, reference_window)
-        report = performance_report(
-            current_window,
-            reference_window,
-            requirement=spec.performance,
-            score_column=spec.prediction_column,
-            label_column=spec.label_column,
-            estimator=estimator,
-        )
-        payload = {
-            **report.to_dict(),
-            "model_id": spec.id,
-            "window": context.partition_key,
-            "reference_scores": source,
-            "model_version": version,
-        }
-        metadata = {**performance_metadata(report), "reference_scores": source}
-        if version is not None:
-            metadata["model_version"] = str(version)
-        yield Output(payload, metadata=metadata)
-        yield AssetCheckResult(
-            check_name=CHECK_NAME,
-            asset_key=key,
-            passed=report.verdict is Verdict.PASSED,
-            severity=AssetCheckSeverity.WARN
-            if report.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
-            else AssetCheckSeverity.ERROR,
-            description=f"{report.verdict.value}: {report.reason}",
-            metadata={"labelled_fraction": float(report.realized.labelled_fraction)},
-        )
+        keys = list(context.partition_keys)
+        currents, references = per_window(current_window, keys), per_window(reference_window, keys)
+        quality = window_quality(context.instance, spec, keys)
+        results, checks, fitted = {}, {}, {}
+        for window in keys:
+            reference = references[window]
+            if id(reference) not in fitted:  # one fit per reference (an unpartitioned one serves every window)
+                fitted[id(reference)] = fitted_estimator(spec, model_registry, reference)
+            estimator, source, version = fitted[id(reference)]
+            report = performance_report(
+                usable(currents[window], quality[window]),
+                reference,
+                requirement=spec.performance,
+                score_column=spec.prediction_column,
+                label_column=spec.label_column,
+                estimator=estimator,
+            )
+            payload = {
+                **report.to_dict(),
+                "model_id": spec.id,
+                "window": window,
+                "reference_scores": source,
+                "model_version": version,
+            }
+            metadata = {**performance_metadata(report), "reference_scores": source}
+            if version is not None:
+                metadata["model_version"] = str(version)
+            results[window] = (payload, metadata)
+            checks[window] = AssetCheckResult(
+                check_name=CHECK_NAME,
+                asset_key=key,
+                passed=report.verdict is Verdict.PASSED,
+                severity=AssetCheckSeverity.WARN
+                if report.verdict in (Verdict.INCONCLUSIVE, Verdict.ERROR)
+                else AssetCheckSeverity.ERROR,
+                description=f"{report.verdict.value}: {report.reason}",
+                metadata={"labelled_fraction": float(report.realized.labelled_fraction)},
+            )
+        yield emit(context, results)
+        yield range_check(CHECK_NAME, key, checks)
 
     return [performance_report_asset]

@@ -34,6 +34,8 @@ The rules are the core's (:mod:`drift_sentinel.incidents`); every read of the in
 :mod:`resources.history`.
 """
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -65,7 +67,8 @@ from resources.model_registry import ModelRegistryResource
 from sentinel_assets.metadata import rca_metadata
 from sentinel_assets.partitions import previous_partition_keys
 from sentinel_assets.pipeline_evidence import window_pipeline_evidence
-from sentinel_assets.signals import past_signatures, read_model_events, signals_from_frame
+from sentinel_assets.ranges import backfill_policy, emit, per_window, run_windows, usable, window_quality
+from sentinel_assets.signals import read_model_events, signals_from_frame, signatures_before
 
 MAX_INCIDENT_WINDOWS = 90
 RCA_INPUTS = (
@@ -86,6 +89,37 @@ PERFORMANCE_MIN_LABELS = 200
 # The incident a window belongs to: the core's rules over what the instance recorded
 
 
+class RcaHistory:
+    """The ``rca_report`` records earlier windows left: those this run computed (a range computes its windows in
+    order, each reading the ones before it), then what the instance stored. Reads the instance's signatures once
+    per run."""
+
+    def __init__(self, instance: DagsterInstance, spec: ModelSpec, *, signature_limit: int = 500) -> None:
+        self.instance, self.key, self._limit = instance, asset_key(spec, "rca_report"), signature_limit
+        self._in_run: dict[str, history.Materialization] = {}
+        self._stored: list[history.Materialization] | None = None
+
+    def latest(self, partitions: list[str]) -> dict[str, history.Materialization]:
+        """The newest record of each of ``partitions`` that has one."""
+        found = {k: self._in_run[k] for k in partitions if k in self._in_run}
+        rest = [k for k in partitions if k not in found]
+        return {**found, **(history.latest_by_partition(self.instance, self.key, rest) if rest else {})}
+
+    def signatures(self, *, before: str) -> list[IncidentSignature]:
+        """:func:`sentinel_assets.signals.past_signatures` as it would read after this run's earlier windows."""
+        if self._stored is None:
+            self._stored = history.materializations(self.instance, self.key, limit=self._limit)
+        newest_first = [*reversed(self._in_run.values()), *self._stored][: self._limit]
+        return signatures_before(newest_first, before=before)
+
+    def record(self, key: str, metadata: Mapping[str, Any]) -> None:
+        """What this run stored for window ``key`` (its metadata as the instance returns it)."""
+        plain = {k: getattr(v, "value", v) for k, v in metadata.items()}
+        plain = json.loads(json.dumps(plain, default=str))
+        self._in_run.pop(key, None)
+        self._in_run[key] = history.Materialization(key, 0, "", 0.0, plain)
+
+
 def onset_window(
     model_id: str,
     incident: str,
@@ -101,11 +135,11 @@ def onset_window(
 
 
 def opening_onset(
-    instance: DagsterInstance, spec: ModelSpec, partitions: TimeWindowPartitionsDefinition, key: str
+    past: RcaHistory, spec: ModelSpec, partitions: TimeWindowPartitionsDefinition, key: str
 ) -> datetime:
     """When the incident that opened in window ``key`` began, from what that window's reports recorded."""
-    rca = history.latest_by_partition(instance, asset_key(spec, "rca_report"), [key]).get(key)
-    drift = history.latest_by_partition(instance, asset_key(spec, "drift_report"), [key]).get(key)
+    rca = past.latest([key]).get(key)
+    drift = history.latest_by_partition(past.instance, asset_key(spec, "drift_report"), [key]).get(key)
     return incident_onset(
         partitions.time_window_for_partition_key(key).start,
         rca_onset=rca.text("onset") if rca is not None else None,
@@ -138,7 +172,7 @@ class WindowInputs:
 
 
 def continue_incident(
-    instance: DagsterInstance,
+    past: RcaHistory,
     spec: ModelSpec,
     catalog: ModelCatalogResource,
     partitions: TimeWindowPartitionsDefinition,
@@ -156,7 +190,7 @@ def continue_incident(
     opened = (onset_window(spec.id, incident, partitions, start, partition=key) or key) if incident else key
     if opened == key:
         return inputs, key
-    onset = opening_onset(instance, spec, partitions, opened)
+    onset = opening_onset(past, spec, partitions, opened)
     first = partitions.time_window_for_partition_key(opened)
     events = pd.concat([read_model_events(spec, catalog, first.start, first.end), inputs.events])
     return replace(
@@ -167,7 +201,7 @@ def continue_incident(
 
 
 def open_from_signals(
-    instance: DagsterInstance,
+    past: RcaHistory,
     spec: ModelSpec,
     partitions: TimeWindowPartitionsDefinition,
     rca: RcaReport,
@@ -178,9 +212,7 @@ def open_from_signals(
 ) -> tuple[RcaReport, str] | None:
     """A quiet window's own serving or label incident (its report and opening window), or None."""
     previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
-    prior = (
-        history.latest_by_partition(instance, asset_key(spec, "rca_report"), [previous]) if previous else {}
-    )
+    prior = past.latest([previous]) if previous else {}
     incident = signal_incident(
         spec.id,
         key,
@@ -196,7 +228,7 @@ def open_from_signals(
 
 
 def open_from_performance(
-    instance: DagsterInstance,
+    past: RcaHistory,
     spec: ModelSpec,
     partitions: TimeWindowPartitionsDefinition,
     rca: RcaReport,
@@ -209,9 +241,7 @@ def open_from_performance(
     if evidence is None or not evidence.breached:
         return None
     previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
-    prior = (
-        history.latest_by_partition(instance, asset_key(spec, "rca_report"), [previous]) if previous else {}
-    )
+    prior = past.latest([previous]) if previous else {}
     incident = performance_incident(
         spec.id, key, evidence, previous=prior[previous].text("incident_id") if previous in prior else None
     )
@@ -263,7 +293,7 @@ def analyze_window(
 
 
 def explain_window(
-    instance: DagsterInstance,
+    past: RcaHistory,
     spec: ModelSpec,
     catalog: ModelCatalogResource,
     partitions: TimeWindowPartitionsDefinition,
@@ -273,23 +303,21 @@ def explain_window(
     window: TimeWindow,
 ) -> tuple[RcaReport, PipelineEvidence, str]:
     """The analysis of one window, the pipeline evidence it used and the window its incident opened in."""
-    inputs, opened = continue_incident(
-        instance, spec, catalog, partitions, stored, key=key, start=window.start
-    )
-    evidence = window_pipeline_evidence(instance, spec, partitions, key=key, start=window.start)
+    inputs, opened = continue_incident(past, spec, catalog, partitions, stored, key=key, start=window.start)
+    evidence = window_pipeline_evidence(past.instance, spec, partitions, key=key, start=window.start)
     rca = analyze_window(
         spec,
         inputs,
         incident=stored.incident or incident_id(spec.id, key),
         detection_time=min(datetime.now(UTC), window.end),
         pipeline=evidence,
-        signatures=past_signatures(instance, asset_key(spec, "rca_report"), before=key),
+        signatures=past.signatures(before=key),
     )
     return rca, evidence, opened
 
 
 def incident_report(
-    instance: DagsterInstance,
+    past: RcaHistory,
     spec: ModelSpec,
     partitions: TimeWindowPartitionsDefinition,
     rca: RcaReport,
@@ -305,11 +333,11 @@ def incident_report(
     """
     if stored.incident:
         return rca, opened, "drift_report"
-    found = open_from_signals(instance, spec, partitions, rca, stored.anomalies, key=key, start=start)
+    found = open_from_signals(past, spec, partitions, rca, stored.anomalies, key=key, start=start)
     if found is not None:
         return found[0], found[1], f"signals ({rca.root_cause.type})"
     evidence = stored.performance_evidence
-    found = open_from_performance(instance, spec, partitions, rca, evidence, key=key, start=start)
+    found = open_from_performance(past, spec, partitions, rca, evidence, key=key, start=start)
     if found is None or evidence is None:
         return None
     return found[0], found[1], f"performance ({evidence.describe()})"
@@ -332,6 +360,31 @@ def screened_payload(
         },
         "pipeline": pipeline.to_dict(),
     }
+
+
+def window_rca(
+    past: RcaHistory,
+    spec: ModelSpec,
+    catalog: ModelCatalogResource,
+    partitions: TimeWindowPartitionsDefinition,
+    stored: WindowInputs,
+    *,
+    key: str,
+    window: TimeWindow,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One window's report and its metadata: the incident's analysis, or a quiet window's screening."""
+    rca, evidence, opened = explain_window(past, spec, catalog, partitions, stored, key=key, window=window)
+    found = incident_report(past, spec, partitions, rca, stored, opened, key=key, start=window.start)
+    state = window_state(window.end, datetime.now(UTC))
+    if found is None:
+        payload = {**screened_payload(spec, key, stored.drift_report, rca, evidence), "window_state": state}
+        return payload, rca_metadata(payload, None)
+    rca, opened, opened_by = found
+    if stored.performance_evidence is not None:
+        rca = apply_performance(rca, stored.performance_evidence, min_labels=PERFORMANCE_MIN_LABELS)
+    extra = {"model_id": spec.id, "window": key, "onset_window": opened, "opened_by": opened_by}
+    payload = {**rca.to_dict(), **extra, "window_state": state, "pipeline": evidence.to_dict()}
+    return payload, rca_metadata(payload, rca.to_markdown())
 
 
 def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition) -> list[AssetsDefinition]:
@@ -374,6 +427,7 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
         key=asset_key(spec, "rca_report"),
         ins=asset_ins(spec, *RCA_INPUTS),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         group_name=prefix,
         kinds={"python"},
         owners=list(spec.owners),
@@ -382,40 +436,49 @@ def build_rca_assets(spec: ModelSpec, partitions: TimeWindowPartitionsDefinition
     def rca_report(
         context: AssetExecutionContext,
         catalog: ModelCatalogResource,
-        drift_report: dict[str, Any],
-        current_window: pd.DataFrame,
-        reference_window: pd.DataFrame,
+        drift_report: Any,
+        current_window: Any,
+        reference_window: Any,
         feature_importance: dict[str, Any],
-        system_signals: pd.DataFrame,
-        signal_anomalies: pd.DataFrame,
-        external_events: pd.DataFrame,
-        performance_report: dict[str, Any],
+        system_signals: Any,
+        signal_anomalies: Any,
+        external_events: Any,
+        performance_report: Any,
     ):
-        instance, key, window = context.instance, context.partition_key, context.partition_time_window
-        stored = WindowInputs(
-            drift_report,
-            current_window,
-            reference_window,
-            feature_importance,
-            system_signals,
-            signal_anomalies,
-            external_events,
-            performance_report,
-        )
-        rca, evidence, opened = explain_window(
-            instance, spec, catalog, partitions, stored, key=key, window=window
-        )
-        found = incident_report(instance, spec, partitions, rca, stored, opened, key=key, start=window.start)
-        if found is None:
-            state = window_state(window.end, datetime.now(UTC))
-            payload = {**screened_payload(spec, key, drift_report, rca, evidence), "window_state": state}
-            return Output(payload, metadata=rca_metadata(payload, None))
-        rca, opened, opened_by = found
-        if stored.performance_evidence is not None:
-            rca = apply_performance(rca, stored.performance_evidence, min_labels=PERFORMANCE_MIN_LABELS)
-        extra = {"model_id": spec.id, "window": key, "onset_window": opened, "opened_by": opened_by}
-        extra["window_state"] = window_state(window.end, datetime.now(UTC))
-        payload = {**rca.to_dict(), **extra, "pipeline": evidence.to_dict()}
-        return Output(payload, metadata=rca_metadata(payload, rca.to_markdown()))
+        windows = run_windows(context)
+        keys = [w.key for w in windows]
+        inputs = [
+            per_window(v, keys)
+            for v in (
+                drift_report,
+                current_window,
+                reference_window,
+                system_signals,
+                signal_anomalies,
+                external_events,
+                performance_report,
+            )
+        ]
+        quality = window_quality(context.instance, spec, keys)
+        past = RcaHistory(context.instance, spec)
+        results = {}
+        for w in windows:
+            drift, current, reference, signals, anomalies, events, performance = (x[w.key] for x in inputs)
+            stored = WindowInputs(
+                drift,
+                usable(current, quality[w.key]),
+                reference,
+                feature_importance,
+                signals,
+                anomalies,
+                events,
+                performance,
+            )
+            payload, metadata = window_rca(
+                past, spec, catalog, partitions, stored, key=w.key, window=w.window
+            )
+            past.record(w.key, metadata)
+            results[w.key] = (payload, metadata)
+        return emit(context, results)
 
     return [feature_importance, rca_report]

@@ -26,6 +26,7 @@ Every read of the instance goes through :mod:`resources.history`.
 """
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,7 @@ from resources.catalog import ModelCatalogResource
 from resources.keys import asset_ins, asset_key
 from sentinel_assets.metadata import anomalies_metadata, events_metadata, patterns_metadata, signals_metadata
 from sentinel_assets.partitions import previous_partition_keys
+from sentinel_assets.ranges import backfill_policy, emit, per_window, run_windows, usable, window_quality
 
 SIGNAL_FREQ = "5min"
 EVENT_LOOKBACK = timedelta(hours=6)
@@ -132,6 +134,38 @@ def load_stored_frame(record: history.Materialization) -> pd.DataFrame | None:
         return None
 
 
+class TrailingSignals:
+    """Stored ``system_signals`` of the windows before a window: this run's own windows as computed (a range),
+    earlier ones as the instance stored them (read once per run)."""
+
+    def __init__(
+        self,
+        instance: DagsterInstance,
+        signals_key: AssetKey,
+        partitions: TimeWindowPartitionsDefinition,
+        in_run: Mapping[str, pd.DataFrame] | None = None,
+    ) -> None:
+        self._instance, self._key, self._partitions = instance, signals_key, partitions
+        self._frames: dict[str, pd.DataFrame | None] = dict(in_run or {})
+
+    def _load(self, keys: list[str]) -> None:
+        missing = [k for k in keys if k not in self._frames]
+        records = history.latest_by_partition(self._instance, self._key, missing)
+        for key in missing:
+            self._frames[key] = load_stored_frame(records[key]) if key in records else None
+
+    def before(self, start: datetime, windows: int = 7) -> pd.DataFrame | None:
+        """The signals of up to ``windows`` partitions before the window starting at ``start``, in time order."""
+        keys = previous_partition_keys(self._partitions, start, windows)
+        self._load(keys)
+        frames = [self._frames[k] for k in reversed(keys)]
+        frames = [signals_from_frame(f) for f in frames if f is not None and len(f)]
+        if not frames:
+            return None
+        trailing = pd.concat(frames).sort_index()
+        return trailing[~trailing.index.duplicated(keep="last")]
+
+
 def trailing_signals(
     instance: DagsterInstance,
     signals_key: AssetKey,
@@ -140,24 +174,32 @@ def trailing_signals(
     windows: int = 7,
 ) -> pd.DataFrame | None:
     """Stored ``system_signals`` of up to ``windows`` earlier partitions, concatenated in time order."""
-    keys = previous_partition_keys(partitions, start, windows)
-    frames = [load_stored_frame(r) for r in history.latest_by_partition(instance, signals_key, keys).values()]
-    frames = [signals_from_frame(f) for f in frames if f is not None and len(f)]
-    if not frames:
+    return TrailingSignals(instance, signals_key, partitions).before(start, windows)
+
+
+def forecast_origin(spec: ModelSpec, start: datetime) -> datetime | None:
+    """Prophet's forecast origin for a window: the start of its day for hourly windows (one fit a day)."""
+    if spec.window.cadence != "hourly":
         return None
-    trailing = pd.concat(frames).sort_index()
-    return trailing[~trailing.index.duplicated(keep="last")]
+    return start.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def signatures_before(
+    newest_first: list[history.Materialization], *, before: str | None = None
+) -> list[IncidentSignature]:
+    """One signature per incident (:func:`drift_sentinel.analysis.temporal.incident_history`) from stored
+    ``rca_report`` records, newest first (the latest per window counts), of windows before ``before``."""
+    by_window: dict[str, Any] = {}
+    for record in newest_first:
+        by_window.setdefault(record.partition or "", record.metadata.get("signature"))
+    return incident_history(by_window, before=before)
 
 
 def past_signatures(
     instance: DagsterInstance, rca_key: AssetKey, *, before: str | None = None, limit: int = 500
 ) -> list[IncidentSignature]:
-    """Signatures of the newest ``limit`` stored ``rca_report`` materializations (latest per window), one per
-    incident (:func:`drift_sentinel.analysis.temporal.incident_history`)."""
-    by_window: dict[str, Any] = {}
-    for record in history.materializations(instance, rca_key, limit=limit):  # newest first
-        by_window.setdefault(record.partition or "", record.metadata.get("signature"))
-    return incident_history(by_window, before=before)
+    """Signatures of the newest ``limit`` stored ``rca_report`` materializations (:func:`signatures_before`)."""
+    return signatures_before(history.materializations(instance, rca_key, limit=limit), before=before)
 
 
 def build_signal_assets(
@@ -172,63 +214,88 @@ def build_signal_assets(
         key=signals_key,
         ins=asset_ins(spec, "current_window"),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         kinds={"pandas", "parquet"},
         description=f"{SIGNAL_FREQ} system signals of {spec.id} in this window: volume, latency, errors, "
         "prediction moments, null rates, accuracy.",
         **common,
     )
-    def system_signals(current_window: pd.DataFrame) -> Output[pd.DataFrame]:
-        if not len(current_window):
-            empty = pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns, UTC]")})
-            return Output(empty, metadata={"dagster/row_count": 0, "request_volume": 0})
-        signals = window_signals(spec, current_window)
-        return Output(signals_to_frame(signals), metadata=signals_metadata(signals))
+    def system_signals(context: AssetExecutionContext, current_window: Any):
+        keys = list(context.partition_keys)
+        frames, quality = per_window(current_window, keys), window_quality(context.instance, spec, keys)
+        results = {}
+        for key in keys:
+            frame = usable(frames[key], quality[key])
+            if not len(frame):
+                empty = pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns, UTC]")})
+                results[key] = (empty, {"dagster/row_count": 0, "request_volume": 0})
+                continue
+            signals = window_signals(spec, frame)
+            results[key] = (signals_to_frame(signals), signals_metadata(signals))
+        return emit(context, results)
 
     @asset(
         key=asset_key(spec, "external_events"),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         kinds={"pandas", "csv"},
         description=f"External events (deploys, upstream incidents, campaigns, holidays) around {spec.id}'s "
         f"window, from {spec.data.events or 'no events file'}.",
         **common,
     )
-    def external_events(
-        context: AssetExecutionContext, catalog: ModelCatalogResource
-    ) -> Output[pd.DataFrame]:
-        window = context.partition_time_window
-        events = read_model_events(spec, catalog, window.start, window.end)
-        return Output(events, metadata=events_metadata(events, EVENT_LOOKBACK.total_seconds() / 3600))
+    def external_events(context: AssetExecutionContext, catalog: ModelCatalogResource):
+        windows = run_windows(context)
+        # the events file is read once for the run, then cut per window
+        every = read_model_events(spec, catalog, windows[0].window.start, windows[-1].window.end)
+        lookback_hours = EVENT_LOOKBACK.total_seconds() / 3600
+        results = {}
+        for w in windows:
+            events = (
+                every
+                if len(windows) == 1
+                else events_between(every, w.window.start - EVENT_LOOKBACK, w.window.end)
+            )
+            results[w.key] = (events, events_metadata(events, lookback_hours))
+        return emit(context, results)
 
     @asset(
         key=asset_key(spec, "signal_anomalies"),
         ins=asset_ins(spec, "system_signals"),
         partitions_def=partitions,
+        backfill_policy=backfill_policy(spec),
         kinds={"pandas", "pyod", "prophet"},
         description=f"Anomalous {spec.id} signal vectors (PyOD, {DETECTOR} by default, fitted on the trailing "
         "history) and "
         "seasonality-aware anomalies per signal (Prophet).",
         **common,
     )
-    def signal_anomalies(
-        context: AssetExecutionContext, config: AnomalyConfig, system_signals: pd.DataFrame
-    ) -> Output[pd.DataFrame]:
-        window = context.partition_time_window
-        span = window.end - window.start
-        count = config.history_windows or max(1, math.ceil(HISTORY_SPAN / span))
-        trailing = trailing_signals(context.instance, signals_key, partitions, window.start, windows=count)
-        signals = signals_from_frame(system_signals) if len(system_signals) else None
-        found = window_anomalies(
-            signals, trailing, detector=config.detector, contamination=config.contamination
-        )
-        table = found.table
-        metadata = anomalies_metadata(
-            found,
-            table,
-            window_minutes=int(span.total_seconds() // 60),
-            detector=config.detector,
-            history_bins=0 if trailing is None else len(trailing),
-        )
-        return Output(table, metadata=metadata)
+    def signal_anomalies(context: AssetExecutionContext, config: AnomalyConfig, system_signals: Any):
+        windows = run_windows(context)
+        stored = per_window(system_signals, [w.key for w in windows])
+        history_of = TrailingSignals(context.instance, signals_key, partitions, stored)
+        results = {}
+        for w in windows:
+            span = w.window.end - w.window.start
+            count = config.history_windows or max(1, math.ceil(HISTORY_SPAN / span))
+            trailing = history_of.before(w.window.start, count)
+            signals = signals_from_frame(stored[w.key]) if len(stored[w.key]) else None
+            found = window_anomalies(
+                signals,
+                trailing,
+                detector=config.detector,
+                contamination=config.contamination,
+                prophet_origin=forecast_origin(spec, w.window.start),
+            )
+            table = found.table
+            metadata = anomalies_metadata(
+                found,
+                table,
+                window_minutes=int(span.total_seconds() // 60),
+                detector=config.detector,
+                history_bins=0 if trailing is None else len(trailing),
+            )
+            results[w.key] = (table, metadata)
+        return emit(context, results)
 
     @asset(
         key=asset_key(spec, "recurring_patterns"),

@@ -4,6 +4,9 @@ The model's ``retrain:`` target is the example project's ``train_fraud_model`` j
 ``feature_pipeline`` of a workspace file written per test). The remediation job runs in-process on a real Dagster
 instance (SQLite in a temp folder) and launches the team's run through that instance (a code server subprocess
 and the default run launcher); the team's run tracks its MLflow run with dagster-mlflow and registers a version.
+The asset form's model reads a training-set asset never materialized before: the team's run materializes both.
+Every retrain is then recorded on the incident window's rca_report (an observation read back through
+``resources.history``), naming the MLflow run that is read back from the server.
 """
 
 # ruff: noqa: F401, F811  (pytest fixtures imported by name, used as parameters)
@@ -28,6 +31,7 @@ from drift_sentinel.training import train_model
 from jobs.remediation import build_remediation_job
 from jobs.retrain_target import TRAIN_END_TAG
 from jobs.thresholds import ThresholdStoreResource
+from resources import history
 from resources.audit_trail import AuditTrailResource
 from resources.catalog import ModelCatalogResource
 from resources.model_registry import ModelRegistryResource
@@ -69,6 +73,19 @@ class World:
         )
         return self.instance.get_run_by_id(result.run_id)
 
+    def report_rca(self, window: str, incident: str) -> None:
+        """An rca_report of ``window`` naming ``incident`` (what the remediation sensor acts on)."""
+        self.instance.report_runless_asset_event(
+            AssetMaterialization(
+                asset_key=AssetKey([PREFIX, "rca_report"]),
+                partition=window,
+                metadata={"incident_id": incident, "recommended_action": "retrain_model"},
+            )
+        )
+
+    def observations(self, window: str) -> list[history.Observation]:
+        return history.partition_observations(self.instance, AssetKey([PREFIX, "rca_report"]), window)
+
     def audit(self, kind: str) -> list[AuditRecord]:
         return [r for r in self.resources["audit_trail"].trail.records() if r.event.kind == kind]
 
@@ -95,19 +112,25 @@ def make_world(
         "prediction_log": str(tmp_path / "log"),
         "training_snapshot": str(tmp_path / "t.parquet"),
     }
-    train_config = {
-        "prediction_log": str(tmp_path / "log"),
+    rows_config = {"prediction_log": str(tmp_path / "log"), **job.pop("train", {})}
+    model_config = {
         "registered_model_name": name,
         "features": {f["name"]: f["kind"] for f in model["features"]},
         "kind": "logistic_regression",
-        **job.pop("train", {}),
     }
-    step = "train_and_register" if form == "job" else "models__fraud_model"
+    ops = (
+        {"train_and_register": {"config": {**rows_config, **model_config}}}
+        if form == "job"
+        else {
+            "models__fraud_training_set": {"config": rows_config},
+            "models__fraud_model": {"config": model_config},
+        }
+    )
     model["retrain"] = {
         **({"job": "train_fraud_model"} if form == "job" else {"asset": "models/fraud_model"}),
         "code_location": "feature_pipeline",
         "run_config": {
-            "ops": {step: {"config": train_config}},
+            "ops": ops,
             "resources": {"mlflow": {"config": {"experiment_name": name, "mlflow_tracking_uri": mlflow_url}}},
         },
         **job,
@@ -170,6 +193,9 @@ def test_the_teams_training_run_produces_the_challenger_which_is_promoted_and_tr
     tmp_path: Path, mlflow_server_url: str, monkeypatch: pytest.MonkeyPatch, form: str, job_name: str
 ) -> None:
     world = make_world(tmp_path, mlflow_server_url, monkeypatch, form=form)
+    world.report_rca("2026-10-01", "inc-earlier")
+    world.report_rca("2026-10-02", "inc-team")
+    world.report_rca("2026-10-03", "inc-team")
     run = world.run("inc-team")
     assert run.status is DagsterRunStatus.SUCCESS, world.failure(run.run_id)
     (action,) = world.audit("action")
@@ -181,11 +207,13 @@ def test_the_teams_training_run_produces_the_challenger_which_is_promoted_and_tr
     team_run = world.instance.get_run_by_id(training_run_id)
     assert team_run is not None and team_run.job_name == job_name
     assert team_run.status is DagsterRunStatus.SUCCESS
-    if form == "asset":
-        assert team_run.asset_selection == {AssetKey(["models", "fraud_model"])}
-        assert (
-            world.instance.get_latest_materialization_event(AssetKey(["models", "fraud_model"])) is not None
-        )
+    if form == "asset":  # the model and its training set, never materialized before, in one run
+        both = {AssetKey(["models", "fraud_model"]), AssetKey(["models", "fraud_training_set"])}
+        assert team_run.asset_selection == both
+        assert lineage["training_run"]["assets"] == ["models/fraud_model", "models/fraud_training_set"]
+        for key in both:
+            (done,) = history.materializations(world.instance, key, limit=5)
+            assert done.run_id == training_run_id
     assert team_run.tags[INCIDENT_TAG] == "inc-team" and team_run.tags[ACTION_TAG] == "retrain_model"
     assert team_run.tags[ACTOR_TAG] == "user:test" and team_run.tags["sentinel/remediation_run"] == run.run_id
     # the version it registered is the new champion, and its MLflow run names the team's Dagster run
@@ -202,6 +230,24 @@ def test_the_teams_training_run_produces_the_challenger_which_is_promoted_and_tr
     assert pd.Timestamp(team_run.tags[TRAIN_END_TAG]) <= pd.Timestamp("2026-10-04", tz="UTC")
     assert details["decision"]["challenger"] > details["decision"]["champion"] + 0.01
     assert [r.event.outcome for r in world.audit("verification")] == ["INCONCLUSIVE"]
+    # the incident's newest window's rca_report records the retrain; the MLflow run it names exists and is traced
+    assert details["rca_report_window"] == "2026-10-03"
+    assert world.observations("2026-10-02") == [] and world.observations("2026-10-01") == []
+    (seen,) = world.observations("2026-10-03")
+    assert seen.run_id == run.run_id
+    assert {k: seen.metadata[k] for k in ("remediation_run", "training_run", "outcome", "model_version")} == {
+        "remediation_run": run.run_id,
+        "training_run": training_run_id,
+        "outcome": "promoted",
+        "model_version": "2",
+    }
+    assert seen.metadata["registered_model"] == world.name and seen.metadata["incident_id"] == "inc-team"
+    assert seen.metadata["mlflow_run_id"] == lineage["mlflow_run_id"]
+    assert seen.metadata["mlflow_model_version"].endswith(f"/#/models/{world.name}/versions/2")
+    named = client.get_run(seen.metadata["mlflow_run_id"]).data.tags
+    assert named["dagster_run_id"] == training_run_id
+    assert named["sentinel.incident"] == "inc-team" and named["sentinel.action"] == "retrain_model"
+    assert named["sentinel.remediation_run"] == run.run_id
 
 
 def test_the_builtin_trainer_tags_its_mlflow_run_with_the_dagster_run_incident_and_action(
@@ -211,6 +257,7 @@ def test_the_builtin_trainer_tags_its_mlflow_run_with_the_dagster_run_incident_a
     config = yaml.safe_load((tmp_path / "sentinel.yaml").read_text())
     config["models"][0]["retrain"] = {"builtin": "logistic_regression"}
     (tmp_path / "sentinel.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    world.report_rca("2026-10-03", "inc-builtin")
     run = world.run("inc-builtin")
     assert run.status is DagsterRunStatus.SUCCESS, world.failure(run.run_id)
     (action,) = world.audit("action")
@@ -219,3 +266,9 @@ def test_the_builtin_trainer_tags_its_mlflow_run_with_the_dagster_run_incident_a
     tags = MlflowClient(tracking_uri=mlflow_server_url).get_run(lineage["mlflow_run_id"]).data.tags
     assert tags["dagster_run_id"] == run.run_id
     assert tags["sentinel.incident"] == "inc-builtin" and tags["sentinel.action"] == "retrain_model"
+    # recorded on the incident window's rca_report, naming this MLflow run and version
+    (seen,) = world.observations("2026-10-03")
+    assert seen.metadata["remediation_run"] == run.run_id and seen.metadata["outcome"] == "promoted"
+    assert seen.metadata["mlflow_run_id"] == lineage["mlflow_run_id"]
+    assert (seen.metadata["registered_model"], seen.metadata["model_version"]) == (world.name, "2")
+    assert "training_run" not in seen.metadata

@@ -29,8 +29,10 @@ hourly and the history is capped (``max_history`` points), which keeps each fit 
 from __future__ import annotations
 
 import calendar
+import hashlib
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -162,6 +164,47 @@ def _month_end_flag(ds: pd.Series) -> np.ndarray:
     return (days > last - 3).astype(float)
 
 
+# Fitted models by training series: the hourly windows of one day share their history (the day's forecast
+# origin, :func:`drift_sentinel.analysis.anomaly_table.window_anomalies`), so a run over a range fits once a day.
+_FITS: OrderedDict[tuple[Any, ...], tuple[Any, bool]] = OrderedDict()
+_FITS_MAX = 32
+
+
+def _fitted_prophet(train: pd.Series, *, interval_width: float, seed: int) -> tuple[Any, bool]:
+    """Prophet fitted on one signal's hourly history, and whether it has the month-end regressor (cached)."""
+    from prophet import Prophet
+
+    digest = hashlib.blake2b(train.index.asi8.tobytes() + train.to_numpy(dtype=float).tobytes()).hexdigest()
+    key = (train.name, interval_width, seed, digest)
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return _FITS[key]
+    frame = pd.DataFrame({"ds": train.index.tz_convert(None), "y": train.to_numpy()})
+    model = Prophet(
+        daily_seasonality=True,
+        weekly_seasonality=len(train) >= 24 * 14,
+        yearly_seasonality=False,
+        interval_width=interval_width,
+        changepoint_prior_scale=0.01,  # weeks of serving signals: a nearly flat trend
+        uncertainty_samples=300,
+    )
+    month_end = bool(_month_end_flag(frame["ds"]).any())
+    if month_end:
+        # a month-end level shift plus its own daily shape (peaks scale the daily cycle too)
+        frame["month_end"] = _month_end_flag(frame["ds"])
+        frame["is_month_end"] = frame["month_end"] > 0
+        model.add_regressor("month_end")
+        model.add_seasonality(
+            name="daily_month_end", period=1, fourier_order=3, condition_name="is_month_end"
+        )
+    np.random.seed(seed)
+    model.fit(frame)
+    _FITS[key] = (model, month_end)
+    while len(_FITS) > _FITS_MAX:
+        _FITS.popitem(last=False)
+    return model, month_end
+
+
 def prophet_anomalies(
     signals: pd.DataFrame,
     *,
@@ -179,8 +222,6 @@ def prophet_anomalies(
     ``max_history`` points. Signals with fewer than ``min_history`` history points are skipped.
     Returns long form: ``timestamp, signal, value, yhat, yhat_lower, yhat_upper, is_anomaly``.
     """
-    from prophet import Prophet
-
     _quiet_prophet()
     columns = list(columns) if columns is not None else default_signal_columns(signals)
     rows = []
@@ -193,27 +234,12 @@ def prophet_anomalies(
         target = cur[name].dropna()
         if len(train) < min_history or target.empty or train.std() == 0:
             continue
-        frame = pd.DataFrame({"ds": train.index.tz_convert(None), "y": train.to_numpy()})
+        model, month_end = _fitted_prophet(train, interval_width=interval_width, seed=seed)
         future = pd.DataFrame({"ds": target.index.tz_convert(None)})
-        model = Prophet(
-            daily_seasonality=True,
-            weekly_seasonality=len(train) >= 24 * 14,
-            yearly_seasonality=False,
-            interval_width=interval_width,
-            changepoint_prior_scale=0.01,  # weeks of serving signals: a nearly flat trend
-            uncertainty_samples=300,
-        )
-        if _month_end_flag(frame["ds"]).any():
-            # a month-end level shift plus its own daily shape (peaks scale the daily cycle too)
-            for part in (frame, future):
-                part["month_end"] = _month_end_flag(part["ds"])
-                part["is_month_end"] = part["month_end"] > 0
-            model.add_regressor("month_end")
-            model.add_seasonality(
-                name="daily_month_end", period=1, fourier_order=3, condition_name="is_month_end"
-            )
+        if month_end:
+            future["month_end"] = _month_end_flag(future["ds"])
+            future["is_month_end"] = future["month_end"] > 0
         np.random.seed(seed)  # Prophet draws its uncertainty samples from numpy's global generator
-        model.fit(frame)
         forecast = model.predict(future)
         values = target.to_numpy()
         lower, upper = forecast["yhat_lower"].to_numpy(), forecast["yhat_upper"].to_numpy()

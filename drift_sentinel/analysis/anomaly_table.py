@@ -77,12 +77,17 @@ def window_anomalies(
     detector: str = DETECTOR,
     contamination: float = CONTAMINATION,
     prophet_signals: tuple[str, ...] = PROPHET_SIGNALS,
+    prophet_origin: datetime | None = None,
 ) -> WindowAnomalies:
     """PyOD on the window's signals (fitted with ``history``) and Prophet per signal when the history allows.
 
     Too few bins for PyOD is a note, not an error; Prophet is skipped below :data:`PROPHET_MIN_HOURS` hours of
     history. Both are seeded (0). An unknown detector or a contamination outside (0, 0.5) raises first,
     naming the choices, even for an empty window.
+
+    ``prophet_origin`` is Prophet's forecast origin: it is fitted on the history before it only. Hourly windows
+    pass the start of their day, so Prophet is refitted once a day (the hours of a day share one fit) rather
+    than every hour; by default the origin is the window's start.
     """
     get_detector(detector, contamination=contamination)
     if signals is None or not len(signals):
@@ -95,11 +100,14 @@ def window_anomalies(
         )
     except DataError as exc:  # too few bins to fit on
         notes.append(f"{detector}: {exc}")
-    if history is not None and history_hours(history) >= PROPHET_MIN_HOURS:
+    fit_on = history
+    if history is not None and prophet_origin is not None:
+        fit_on = history[history.index < pd.Timestamp(prophet_origin)]
+    if fit_on is not None and history_hours(fit_on) >= PROPHET_MIN_HOURS:
         wanted = [c for c in prophet_signals if c in signals.columns and signals[c].notna().any()]
         prophet = prophet_anomalies(
             signals,
-            history=history,
+            history=fit_on,
             columns=wanted,
             max_history=PROPHET_MAX_HISTORY,
             min_history=PROPHET_MIN_HOURS,

@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from examples.feature_pipeline.generator import generate_transactions
-from examples.feature_pipeline.training import fraud_model, tracking, train_fraud_model
+from examples.feature_pipeline.training import fraud_model, fraud_training_set, tracking, train_fraud_model
 
 days = DailyPartitionsDefinition(start_date="2024-10-01", end_date="2024-10-15")
 
@@ -112,7 +112,9 @@ quality_checks = build_quality_checks(transaction_features, learn_from=Trailing(
 pipeline_assets = [raw_transactions, transaction_features, training_set]
 feature_pipeline_job = define_asset_job(
     "feature_pipeline",
-    selection=AssetSelection.all() - reference_assets() - AssetSelection.assets(fraud_model),
+    selection=AssetSelection.all()
+    - reference_assets()
+    - AssetSelection.assets(fraud_training_set, fraud_model),
     partitions_def=days,
     description="Raw → features → training set, per day; the checks on the features block the training set.",
 )
@@ -128,7 +130,7 @@ def build_defs(*, storage: str | None = None, drift_from: str | None = None) -> 
     """The code location; storage and the drift switch default to the environment (see the module docstring)."""
     env = os.environ
     return Definitions(
-        assets=[*pipeline_assets, *drift_checks, *quality_checks, fraud_model],
+        assets=[*pipeline_assets, *drift_checks, *quality_checks, fraud_training_set, fraud_model],
         jobs=[feature_pipeline_job, references_job, train_fraud_model],
         resources={
             "io_manager": FilesystemIOManager(

@@ -5,16 +5,21 @@ docs/remediation.md). It is ordinary team code: it tracks its MLflow run with ``
 ``mlflow_tracking`` resource (which tags the run ``dagster_run_id=<this Dagster run>``) and ends that run with
 the package's ``end_mlflow_on_run_finished`` hook, and registers the model it trained as a new version whose
 source run is that MLflow run. Drift Sentinel finds the version by that tag, then evaluates it against the
-champion itself. ``models/fraud_model`` is the same training as an asset (the ``retrain: {asset: …}`` form).
+champion itself. ``models/fraud_model`` is the same training as assets (the ``retrain: {asset: …}`` form): it
+reads ``models/fraud_training_set``, the labelled rows, which Drift Sentinel materializes in the same run when it
+was never materialized or its code version changed since it was.
 
-Which rows to train on: the op's config, or the window Drift Sentinel put on the run as tags
-(``sentinel/train_start`` .. ``sentinel/train_end``, the rows before its held-out window).
+Which rows to train on: the op's (or training set's) config, or the window Drift Sentinel put on the run as tags
+(``sentinel/train_start`` .. ``sentinel/train_end``, the rows before its held-out window). The MLflow run is also
+tagged with the incident, the action and the remediation run Drift Sentinel put on the Dagster run
+(``sentinel.incident``, ``sentinel.action``, ``sentinel.remediation_run``), so it can be found from either side.
 """
 
 import warnings
 from datetime import datetime
 
-from dagster import AssetExecutionContext, Config, OpExecutionContext, asset, job, op
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, Config, OpExecutionContext, asset, job, op
 
 with warnings.catch_warnings():  # the hook is a beta function of dagster-mlflow: warned about at import
     warnings.simplefilter("ignore")
@@ -28,33 +33,56 @@ tracking = mlflow_tracking
 
 TRAIN_START_TAG = "sentinel/train_start"
 TRAIN_END_TAG = "sentinel/train_end"
+LINEAGE_TAGS = {
+    "sentinel/incident": "sentinel.incident",
+    "sentinel/action": "sentinel.action",
+    "sentinel/remediation_run": "sentinel.remediation_run",
+}
+"""Dagster run tags Drift Sentinel sets → the MLflow run tags they are copied to."""
 
 
-class TrainingConfig(Config):
-    """What to train: the labelled log, the features and their kinds, the registered model's name."""
+class TrainingSetConfig(Config):
+    """Which labelled rows to train on: the prediction log, its label and time columns, the window (optional)."""
 
     prediction_log: str
+    label: str = "label"
+    timestamp_column: str = "timestamp"
+    start: str = ""
+    end: str = ""
+
+
+class ModelConfig(Config):
+    """What to train and where to register it: the features and their kinds, the kind, the registered name."""
+
     registered_model_name: str
     features: dict[str, str]
     label: str = "label"
-    timestamp_column: str = "timestamp"
     kind: str = "logistic_regression"
-    start: str = ""
-    end: str = ""
     seed: int = 0
 
 
-def _train_and_register(context: OpExecutionContext | AssetExecutionContext, config: TrainingConfig) -> str:
+class TrainingConfig(TrainingSetConfig, ModelConfig):
+    """The job's one op does both: the rows and the model."""
+
+
+def _labelled_rows(
+    context: OpExecutionContext | AssetExecutionContext, config: TrainingSetConfig
+) -> pd.DataFrame:
+    tags = context.run.tags
+    start = datetime.fromisoformat(config.start or tags[TRAIN_START_TAG])
+    end = datetime.fromisoformat(config.end or tags[TRAIN_END_TAG])
+    frame = read_window(config.prediction_log, start=start, end=end, time_column=config.timestamp_column)
+    return frame[frame[config.label].notna()].reset_index(drop=True)
+
+
+def _train_and_register(
+    context: OpExecutionContext | AssetExecutionContext, frame: pd.DataFrame, config: ModelConfig
+) -> str:
     import mlflow
     import mlflow.sklearn
     import sklearn
     import skops.io as skops_io
 
-    tags = context.run.tags
-    start = datetime.fromisoformat(config.start or tags[TRAIN_START_TAG])
-    end = datetime.fromisoformat(config.end or tags[TRAIN_END_TAG])
-    frame = read_window(config.prediction_log, start=start, end=end, time_column=config.timestamp_column)
-    frame = frame[frame[config.label].notna()]
     model = train_model(
         frame,
         features=config.features,
@@ -62,7 +90,9 @@ def _train_and_register(context: OpExecutionContext | AssetExecutionContext, con
         seed=config.seed,
         kind=config.kind,  # type: ignore[arg-type]
     )
-    context.resources.mlflow.log_params({"kind": config.kind, "rows": len(frame), "start": str(start)})
+    tags = context.run.tags
+    mlflow.set_tags({mlflow_tag: tags[tag] for tag, mlflow_tag in LINEAGE_TAGS.items() if tag in tags})
+    context.resources.mlflow.log_params({"kind": config.kind, "rows": len(frame)})
     mlflow.log_metrics({f"train_{k}": v for k, v in evaluate_model(model, frame, label=config.label).items()})
     trusted = skops_io.get_untrusted_types(data=skops_io.dumps(model))
     with warnings.catch_warnings():
@@ -83,17 +113,30 @@ def _train_and_register(context: OpExecutionContext | AssetExecutionContext, con
 @op(required_resource_keys={"mlflow"})
 def train_and_register(context: OpExecutionContext, config: TrainingConfig) -> str:
     """Train on the window's labelled rows, log the model to the tracked MLflow run, register a version."""
-    return _train_and_register(context, config)
+    return _train_and_register(context, _labelled_rows(context, config), config)
 
 
-@asset(key=["models", "fraud_model"], required_resource_keys={"mlflow"}, group_name="training")
-def fraud_model(context: AssetExecutionContext, config: TrainingConfig) -> str:
-    """The same training as an asset: the registered version. An asset has no run-end hook, so the MLflow run
-    ``mlflow_tracking`` started is ended here (otherwise it stays RUNNING)."""
+@asset(key=["models", "fraud_training_set"], group_name="training", kinds={"pandas"})
+def fraud_training_set(context: AssetExecutionContext, config: TrainingSetConfig) -> pd.DataFrame:
+    """Labelled prediction rows of the training window, which the next model is trained on."""
+    frame = _labelled_rows(context, config)
+    context.add_output_metadata({"dagster/row_count": len(frame)})
+    return frame
+
+
+@asset(
+    key=["models", "fraud_model"],
+    ins={"rows": AssetIn(key=["models", "fraud_training_set"])},
+    required_resource_keys={"mlflow"},
+    group_name="training",
+)
+def fraud_model(context: AssetExecutionContext, config: ModelConfig, rows: pd.DataFrame) -> str:
+    """The model trained on the training set: the registered version. An asset has no run-end hook, so the
+    MLflow run ``mlflow_tracking`` started is ended here (otherwise it stays RUNNING)."""
     import mlflow
 
     try:
-        version = _train_and_register(context, config)
+        version = _train_and_register(context, rows, config)
     except BaseException:
         mlflow.end_run(status="FAILED")
         raise

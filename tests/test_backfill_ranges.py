@@ -1,0 +1,207 @@
+"""Range backfills: a run over many windows gives every window what a run of its own gives it.
+
+The same generated fortnight (drift injected on day 9) is processed twice through the real per-window assets:
+window by window in order (one run each, as the window automation does), and as two range runs split inside
+the incident (what a multi-run backfill launches). Every partition of every per-window asset must carry the same
+metadata and the same stored value, field by field; incidents must chain across the two ranges. Then a range
+with a gap in the log and a corrupt file completes, with those windows explicit and INCONCLUSIVE.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, BackfillPolicy, DagsterInstance, Definitions, build_sensor_context
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from drift_sentinel.config import WindowSpec
+from resources import history
+from sentinel_assets.definitions import build_definitions
+from sentinel_assets.demo import bootstrap_registry
+from sentinel_assets.factory import WINDOW_ASSETS
+from tests.support.project import Project, make_project
+
+pytestmark = pytest.mark.slow
+
+PREFIX = "fraud_detector_v1"
+DETECT = f"{PREFIX}_detect"
+
+
+def _key(name: str) -> AssetKey:
+    return AssetKey([PREFIX, name])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return make_project(tmp_path_factory.mktemp("ranges"), days=12, rows_per_hour=60)
+
+
+def _world(project: Project, home: Path) -> tuple[Definitions, DagsterInstance]:
+    """Definitions storing under ``home``, a fresh instance, the champion registered and the baseline built."""
+    defs = build_definitions(project.config, project.settings(SENTINEL_HOME=str(home)))
+    instance = DagsterInstance.ephemeral()
+    spec = project.config.models[0]
+    snapshot = project.config.resolve(spec.data.training_snapshot)
+    bootstrap_registry(defs.resources["model_registry"], spec, snapshot)
+    assert defs.resolve_job_def(f"{PREFIX}_baseline").execute_in_process(instance=instance).success
+    return defs, instance
+
+
+def _run_range(defs: Definitions, instance: DagsterInstance, first: str, last: str) -> Any:
+    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return defs.resolve_job_def(DETECT).execute_in_process(instance=instance, tags=tags)
+
+
+def _recorded(instance: DagsterInstance, keys: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each per-window asset's latest metadata per partition."""
+    out = {}
+    for name in WINDOW_ASSETS:
+        latest = history.latest_by_partition(instance, _key(name), keys)
+        out[name] = {k: dict(latest[k].metadata) for k in keys if k in latest}
+    return out
+
+
+def _stored(path: str) -> Any:
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="module")
+def both(project: Project, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The fortnight processed window by window and as two ranges split inside the incident."""
+    homes = tmp_path_factory.mktemp("homes")
+    single_defs, single = _world(project, homes / "single")
+    keys = single_defs.resolve_job_def(DETECT).partitions_def.get_partition_keys()
+    for key in keys:
+        assert (
+            single_defs.resolve_job_def(DETECT).execute_in_process(partition_key=key, instance=single).success
+        )
+    assert project.data.drift_start is not None
+    split = keys.index((project.data.drift_start + pd.Timedelta(days=1)).date().isoformat())
+    range_defs, ranged = _world(project, homes / "range")
+    first = _run_range(range_defs, ranged, keys[0], keys[split])
+    second = _run_range(range_defs, ranged, keys[split + 1], keys[-1])
+    assert first.success and second.success
+    return {
+        "keys": keys,
+        "split": split,
+        "single": _recorded(single, keys),
+        "range": _recorded(ranged, keys),
+        "runs": [first, second],
+        "range_world": (range_defs, ranged),
+    }
+
+
+def test_a_range_run_materializes_every_window_of_every_asset_once(both: dict[str, Any]) -> None:
+    first, second = both["runs"]
+    for name in WINDOW_ASSETS:
+        node = f"{PREFIX}__{name}"
+        got = [m.partition for run in (first, second) for m in run.asset_materializations_for_node(node)]
+        assert sorted(got) == both["keys"], name  # each window once, no window missing
+
+
+def test_range_runs_equal_single_window_runs_field_by_field(both: dict[str, Any]) -> None:
+    compared = 0
+    for name in WINDOW_ASSETS:
+        single, ranged = both["single"][name], both["range"][name]
+        assert set(single) == set(ranged) == set(both["keys"]), name
+        for key in both["keys"]:
+            a, b = dict(single[key]), dict(ranged[key])
+            path_a, path_b = str(a.pop("path")), str(b.pop("path"))
+            assert path_a.split("/single/")[1] == path_b.split("/range/")[1]
+            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
+            value_a, value_b = _stored(path_a), _stored(path_b)
+            if isinstance(value_a, pd.DataFrame):
+                pd.testing.assert_frame_equal(value_a, value_b)
+            else:
+                # a drift report's timestamp is when it was computed; every other field must match
+                value_a.pop("timestamp", None), value_b.pop("timestamp", None)
+                assert value_a == value_b, (name, key)
+            compared += 1
+    assert compared == len(WINDOW_ASSETS) * len(both["keys"])
+
+
+def test_incidents_chain_across_the_two_ranges_as_window_by_window(both: dict[str, Any]) -> None:
+    keys, split = both["keys"], both["split"]
+    incidents = {k: both["range"]["drift_report"][k]["incident_id"] for k in keys}
+    assert incidents == {k: both["single"]["drift_report"][k]["incident_id"] for k in keys}
+    # the split lies inside one incident: the second range's first window continues the first range's
+    assert incidents[keys[split]] and incidents[keys[split + 1]] == incidents[keys[split]]
+    rca = both["range"]["rca_report"]
+    assert rca[keys[split + 1]]["onset_window"] == rca[keys[split]]["onset_window"]
+
+
+def test_a_range_after_the_current_window_acts_only_on_the_newest_report(both: dict[str, Any]) -> None:
+    """The remediation sensor after a range backfill: one request per action for the newest window's incident."""
+    defs, instance = both["range_world"]
+    sensor = defs.resolve_sensor_def(f"{PREFIX}_remediation_on_rca_report")
+    result = sensor.evaluate_tick(
+        build_sensor_context(instance=instance, definitions=defs, sensor_name=sensor.name)
+    )
+    newest = both["range"]["rca_report"][both["keys"][-1]]
+    assert newest["incident_id"], "the demo's drift lasts to the end of the data"
+    assert result.run_requests
+    assert {r.tags["sentinel/incident"] for r in result.run_requests} == {newest["incident_id"]}
+    actions = [r.tags["sentinel/action"] for r in result.run_requests]
+    assert len(actions) == len(
+        set(actions)
+    )  # a window's recommendation once, not once per window of the range
+
+
+def test_every_window_asset_runs_ranges_with_the_models_limit(project: Project, tmp_path: Path) -> None:
+    spec = project.config.models[0]
+    assert spec.window.partitions_per_run == 31  # daily default: a month per run
+    defs = build_definitions(project.config, project.settings(SENTINEL_HOME=str(tmp_path)))
+    graph = defs.resolve_asset_graph()
+    for name in WINDOW_ASSETS:
+        assert graph.get(_key(name)).backfill_policy == BackfillPolicy.multi_run(31), name
+    hourly = WindowSpec(cadence="hourly", start="2026-10-01")
+    assert hourly.partitions_per_run == 168
+    assert WindowSpec(start="2026-10-01", max_partitions_per_run=1).partitions_per_run == 1
+    with pytest.raises(ValueError, match="max_partitions_per_run"):
+        WindowSpec(start="2026-10-01", max_partitions_per_run=0)
+
+
+def test_a_range_over_a_gap_and_a_corrupt_file_completes_with_those_windows_inconclusive(
+    project: Project, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(project.root / "data", data)  # the config's paths are relative to its folder
+    log = next(data.rglob("predictions"))
+    files = sorted(log.glob("*.parquet"))
+    gap, corrupt = files[3], files[5]
+    gap.unlink()
+    corrupt.write_bytes(b"PAR1 this is not a parquet file")
+    moved = tmp_path / "sentinel.yaml"
+    shutil.copy(project.config_file, moved)
+    moved_project = Project(root=tmp_path, config_file=moved, data=project.data)
+    defs, instance = _world(moved_project, tmp_path / "home")
+    keys = defs.resolve_job_def(DETECT).partitions_def.get_partition_keys()
+    result = _run_range(defs, instance, keys[0], keys[-1])
+    assert result.success
+    recorded = _recorded(instance, keys)
+    for name in WINDOW_ASSETS:
+        assert set(recorded[name]) == set(keys), (
+            name
+        )  # the rest of the range completed, every window explicit
+    gap_key, corrupt_key = gap.stem, corrupt.stem
+    for key, reason in ((gap_key, "0 rows"), (corrupt_key, corrupt.name)):
+        assert reason in recorded["current_window"][key]["data_quality"], key
+        drift = recorded["drift_report"][key]
+        assert drift["verdict"] == "INCONCLUSIVE" and drift["incident_id"] == "", key
+        assert recorded["rca_report"][key]["incident_id"] in (None, "", "None"), key
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name.startswith("current_window"))
+    assert not check.passed and corrupt_key in check.description and gap_key in check.description
+    # a run of the corrupt window alone fails, naming the file
+    single = defs.resolve_job_def(DETECT).execute_in_process(
+        partition_key=corrupt_key, instance=instance, raise_on_error=False
+    )
+    assert not single.success
+    failure = next(e for e in single.all_events if e.event_type_value == "STEP_FAILURE")
+    assert corrupt.name in failure.event_specific_data.error.to_string()
