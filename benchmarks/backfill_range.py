@@ -346,6 +346,16 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         if r["runId"] not in ours
     ]
     durations = [r["endTime"] - r["startTime"] for r in runs if r["startTime"] and r["endTime"]]
+    created = [r["creationTime"] for r in runs if r["creationTime"]]
+    waits = [r["startTime"] - r["creationTime"] for r in runs if r["startTime"] and r["creationTime"]]
+    ended = [r["endTime"] for r in runs if r["endTime"]]
+    breakdown = {  # where the wall time went, from the runs' own timestamps
+        "launch_to_first_run_created_s": (min(created) - launched_at) if created else None,
+        "run_created_to_started_s_median": statistics.median(waits) if waits else None,
+        "run_s_median": statistics.median(durations) if durations else None,
+        "run_s_sum": sum(durations),
+        "last_run_end_to_backfill_seen_done_s": (launched_at + wall - max(ended)) if ended else None,
+    }
     return {
         "model": spec.id,
         "windows": len(keys),
@@ -358,7 +368,7 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         "server_s": (backfill["endTimestamp"] - backfill["timestamp"]) if backfill["endTimestamp"] else None,
         "runs": len(runs),
         "runs_failed": sum(r["status"] != "SUCCESS" for r in runs),
-        "run_s_median": statistics.median(durations) if durations else None,
+        "breakdown": breakdown,
         "other_runs": {job: others.count(job) for job in sorted(set(others))},  # sensors' runs meanwhile
         "assets": len(after),
         "all_materialized": backfill["status"] in SUCCEEDED
@@ -506,6 +516,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"{result['wall_s']:.1f} s ({result['wall_s'] / n:.2f} s/window), "
                         f"all materialized: {result['all_materialized']}, incidents {result['incidents']}, "
                         f"other runs meanwhile {result['other_runs'] or 'none'}, load {result['load_after']}",
+                        file=sys.stderr,
+                    )
+                    print(
+                        "    "
+                        + ", ".join(f"{k} {v:.1f}" for k, v in result["breakdown"].items() if v is not None),
                         file=sys.stderr,
                     )
                     if result["missing"] or result["error"]:
