@@ -115,12 +115,14 @@ def load() -> str:
 
 
 def counts(text: str) -> list[int]:
-    """``"24,168,720"`` → ``[24, 168, 720]`` (argparse type; positive integers only)."""
+    """``"24,168,720"`` → ``[24, 168, 720]`` (argparse type; positive integers; ``none`` or empty: no sizes)."""
+    if text.strip().lower() in ("", "none"):
+        return []
     try:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated window counts, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
+    if any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"window counts must be integers >= 1, got {text!r}")
     return values
 
@@ -441,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--windows", type=counts, default=[24, 168, 720], help="R's sizes (default 24,168,720)"
     )
-    parser.add_argument("--baseline-windows", type=counts, default=[24, 72], help="S's sizes (default 24,72)")
+    parser.add_argument(
+        "--baseline-windows", type=counts, default=[24, 72], help="S's sizes (default 24,72; none: skip)"
+    )
     parser.add_argument(
         "--rows", type=int, default=10_000, help="mean rows per hourly window (default 10000)"
     )
@@ -466,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("rows", "max_partitions_per_run", "repeat"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not args.windows and not args.baseline_windows:
+        parser.error("--windows and --baseline-windows are both empty: nothing to measure")
     days = max(2, math.ceil(max(args.windows + args.baseline_windows) / 24))
 
     from drift_sentinel.errors import SentinelError
