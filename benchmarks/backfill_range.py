@@ -2,8 +2,8 @@
 
 What it drives: a temporary home (SQLite instance with the demo's run queue, MLflow on SQLite) with one
 ``sentinel.yaml`` holding two hourly models over the same generated prediction log (``drift_sentinel.sample_data``,
-scenario ``demo``: ``--rows`` requests an hour on average, drift from 06:00 on day 19 of 30) and a training-snapshot
-reference:
+scenario ``demo``: ``--rows`` requests an hour on average, drift from 06:00 on day 19 of a 30-day log, scaled for
+shorter ones) and a training-snapshot reference:
 
 - model R (``backfill-range``): ``window.max_partitions_per_run: --max-partitions-per-run`` (default 168), range runs;
 - model S (``backfill-single``): ``window.max_partitions_per_run: 1``, one run per window (the baseline).
@@ -17,7 +17,10 @@ and daemon) starts. Each measurement: wipe the model's per-window assets (``wipe
 asset, tag ``sentinel/backfill_model``); poll ``partitionBackfillOrError`` until it ends; then check through
 ``assetNodes`` (``partitionStats``, ``assetPartitionStatuses``) and the backfill's own per-asset counts that every
 partition of every per-window asset in the range is materialized. Wall time is from the launch request to the poll
-that sees the backfill end. The ranges end at the last window, so each holds drifted windows and an incident opens.
+that sees the backfill end; the runs' timestamps say where it went (launch → first run created by the daemon, queue
+and process start, run time, last run → backfill done). Runs the sensors launched meanwhile (a notification for the
+newest window's incident) are counted apart. The ranges end at the last window, so each holds drifted windows and an
+incident opens.
 
 Sizes: ``--windows`` (default 24,168,720) for R, ``--baseline-windows`` (default 24,72) for S, since 720 single runs
 would take hours on 2 cores; S's cost at 720 windows is extrapolated (labelled so). ``--repeat`` measurements per
