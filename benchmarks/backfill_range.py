@@ -386,15 +386,18 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
     }
 
 
-def incidents(gql: GraphQL, prefix: str, keys: list[str]) -> dict[str, int]:
-    """Windows whose drift report names an incident, and how many distinct incidents (drift was found)."""
+def incidents(gql: GraphQL, prefix: str, keys: list[str]) -> dict[str, Any]:
+    """Windows whose drift report names an incident, the distinct incidents and the window each one opened in."""
     data = gql(INCIDENTS, key={"path": [prefix, "drift_report"]}, partitions=keys, limit=len(keys) * 2)
     found = {}
     for event in (data["assetOrError"] or {}).get("assetMaterializations", []):
         text = next((m.get("text") for m in event["metadataEntries"] if m["label"] == "incident_id"), "")
         if text:
             found[event["partition"]] = text
-    return {"windows_with_incident": len(found), "incidents": len(set(found.values()))}
+    opened = {}
+    for partition in sorted(found):
+        opened.setdefault(found[partition], partition)
+    return {"windows_with_incident": len(found), "incidents": len(opened), "opened": opened}
 
 
 def summarize(results: list[dict[str, Any]], model: str) -> dict[int, dict[str, Any]]:
