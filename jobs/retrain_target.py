@@ -156,12 +156,9 @@ REPORTS_SEARCHED = 200
 def incident_window(instance: DagsterInstance, spec: ModelSpec, incident_id: str) -> str | None:
     """The window a remediation of ``incident_id`` was about: the newest rca_report partition whose latest report
     names that incident (what the remediation sensor acts on); ``None`` when no recent report names it."""
-    latest: dict[str, str] = {}
-    key = asset_key(spec, "rca_report")
-    for report in history.materializations(instance, key, limit=REPORTS_SEARCHED):  # newest first
-        if report.partition and report.partition not in latest:
-            latest[report.partition] = report.text("incident_id") or ""
-    named = [window for window, incident in latest.items() if incident == incident_id]
+    reports = history.materializations(instance, asset_key(spec, "rca_report"), limit=REPORTS_SEARCHED)
+    latest = history.newest_by_partition(reports)
+    named = [window for window, report in latest.items() if (report.text("incident_id") or "") == incident_id]
     return max(named) if named else None
 
 

@@ -136,8 +136,18 @@ def latest_by_partition(
     wanted = list(partitions)
     if not wanted:
         return {}
+    return newest_by_partition(materializations(instance, key, partitions=wanted, limit=len(wanted) * 4))
+
+
+def newest_by_partition(newest_first: Iterable[Materialization]) -> dict[str, Materialization]:
+    """The first (newest) record of each partition among records read newest first; unpartitioned ones skipped.
+
+    >>> records = [Materialization(p, i, "r", float(i)) for p, i in (("b", 3), ("a", 2), ("b", 1))]
+    >>> {k: r.storage_id for k, r in newest_by_partition(records).items()}
+    {'b': 3, 'a': 2}
+    """
     latest: dict[str, Materialization] = {}
-    for record in materializations(instance, key, partitions=wanted, limit=len(wanted) * 4):  # newest first
+    for record in newest_first:
         if record.partition and record.partition not in latest:
             latest[record.partition] = record
     return latest
@@ -201,25 +211,24 @@ class Observation:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _observation(record: Any) -> Observation:
+    observation = record.asset_observation
+    metadata = observation.metadata if observation is not None else {}
+    return Observation(
+        partition=record.partition_key,
+        storage_id=int(record.storage_id),
+        run_id=record.run_id,
+        timestamp=float(record.timestamp),
+        metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
+    )
+
+
 def observations(
     instance: DagsterInstance, key: AssetKey, *, cursor: str | None = None, limit: int = PAGE
 ) -> Page[Observation]:
     """Up to ``limit`` observations of ``key`` after ``cursor`` (from the start when ``None``), oldest first."""
     result = instance.fetch_observations(key, limit=limit, cursor=cursor, ascending=True)
-    records = []
-    for record in result.records:
-        observation = record.asset_observation
-        metadata = observation.metadata if observation is not None else {}
-        records.append(
-            Observation(
-                partition=record.partition_key,
-                storage_id=int(record.storage_id),
-                run_id=record.run_id,
-                timestamp=float(record.timestamp),
-                metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
-            )
-        )
-    return Page(records, result.cursor, result.has_more)
+    return Page([_observation(r) for r in result.records], result.cursor, result.has_more)
 
 
 def has_materialization(instance: DagsterInstance, key: AssetKey) -> bool:
@@ -330,17 +339,4 @@ def partition_observations(
 ) -> list[Observation]:
     """The newest ``limit`` observations of one partition of ``key``, newest first."""
     flt = AssetRecordsFilter(asset_key=key, asset_partitions=[partition])
-    found = []
-    for record in instance.fetch_observations(flt, limit=limit).records:
-        observation = record.asset_observation
-        metadata = observation.metadata if observation is not None else {}
-        found.append(
-            Observation(
-                partition=record.partition_key,
-                storage_id=int(record.storage_id),
-                run_id=record.run_id,
-                timestamp=float(record.timestamp),
-                metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
-            )
-        )
-    return found
+    return [_observation(r) for r in instance.fetch_observations(flt, limit=limit).records]
