@@ -289,6 +289,8 @@ def covered(ranges: list[tuple[str, str]], keys: list[str]) -> bool:
 
 def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[str, Any]:
     """One backfill of ``keys`` for ``spec`` from a wiped state; wall time, runs and the materialization check."""
+    from sentinel_assets.ranges import BACKFILL_MODEL_TAG
+
     prefix = spec.asset_prefix
     wiped = gql(WIPE, ranges=[{"assetKey": key} for key in asset_keys(prefix)])["wipeAssets"]
     if wiped["__typename"] != "AssetWipeSuccess":
@@ -302,7 +304,7 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
             {"assetKey": key, "partitions": {"range": {"start": keys[0], "end": keys[-1]}}}
             for key in asset_keys(prefix)
         ],
-        "tags": [{"key": "sentinel/backfill_model", "value": spec.id}],
+        "tags": [{"key": BACKFILL_MODEL_TAG, "value": spec.id}],
         "title": f"benchmark {spec.id} {len(keys)} windows",
     }
     started, launched_at = time.monotonic(), time.time()

@@ -37,6 +37,7 @@ from resources.thresholds import ThresholdStoreResource
 from sentinel_assets.metadata import drift_metadata
 from sentinel_assets.partitions import previous_partition_keys
 from sentinel_assets.ranges import (
+    DATA_QUALITY,
     backfill_policy,
     emit,
     per_window,
@@ -190,7 +191,7 @@ def build_drift_assets(
                 "window": w.key,
                 "incident_id": incident,
                 "window_state": window_state(w.window.end, datetime.now(UTC)),
-                "data_quality": quality[w.key],
+                DATA_QUALITY: quality[w.key],
             }
             results[w.key] = (payload, {**drift_metadata(payload), "thresholds": thresholds})
             checks[w.key] = no_drift_check(report, incident, spec)

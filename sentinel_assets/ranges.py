@@ -47,6 +47,8 @@ warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=BetaWa
 
 BACKFILL_MODEL_TAG = "sentinel/backfill_model"
 """Run tag naming the model of a backfill run; the run queue admits one such run per model at a time."""
+DATA_QUALITY = "data_quality"
+"""current_window metadata (and a drift report's field): ``passed``, or why the window failed."""
 
 
 def backfill_policy(spec: ModelSpec) -> BackfillPolicy:
@@ -132,7 +134,7 @@ def window_quality(instance: DagsterInstance, spec: ModelSpec, keys: Sequence[st
     """
     records = history.latest_by_partition(instance, asset_key(spec, "current_window"), list(keys))
     return {
-        key: (records[key].text("data_quality") or "passed") if key in records else "passed" for key in keys
+        key: (records[key].text(DATA_QUALITY) or "passed") if key in records else "passed" for key in keys
     }
 
 

@@ -28,10 +28,7 @@ from drift_sentinel.windows import read_table, read_window, summarize_window
 from resources.catalog import ModelCatalogResource
 from resources.keys import asset_key
 from sentinel_assets.metadata import window_metadata
-from sentinel_assets.ranges import RunWindow, backfill_policy, emit, range_check, run_windows
-
-DATA_QUALITY = "data_quality"
-"""current_window metadata: ``passed``, or why the window failed (what its downstream results then say)."""
+from sentinel_assets.ranges import DATA_QUALITY, RunWindow, backfill_policy, emit, range_check, run_windows
 
 # Bump when the window logic changes: RCA reads code-version changes as "pipeline, not world" evidence.
 WINDOW_CODE_VERSION = "1"

@@ -22,10 +22,10 @@ from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job, get_
 from kubernetes.client import ApiClient
 
 from resources.safety_gate import CHANGE_LOCK_TAG
+from sentinel_assets.ranges import BACKFILL_MODEL_TAG
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 K8S_VERSION = "1.33.0"
-BACKFILL_MODEL_TAG = "sentinel/backfill_model"
 
 
 def _instance() -> dict[str, Any]:
