@@ -32,14 +32,13 @@ from dagster import (
     DefaultSensorStatus,
 )
 
-from drift_sentinel.config import ModelSpec, WindowSpec
+from drift_sentinel.config import CADENCE_LENGTH, ModelSpec, WindowSpec
 from resources.keys import asset_key
 
 PER_WINDOW_ROOTS = ("current_window", "external_events", "reference_window")
 BASELINE = ("reference_window", "reference_profile", "feature_importance")
 AUTOMATION_INTERVAL_SECONDS = 15
 _CRON = {"hourly": "0 * * * *", "daily": "0 0 * * *"}
-_SPAN = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
 
 def window_cron(window: WindowSpec) -> str:
@@ -54,7 +53,7 @@ def window_cron(window: WindowSpec) -> str:
 
 def window_span(window: WindowSpec) -> timedelta:
     """The length of one window."""
-    return _SPAN[window.cadence]
+    return CADENCE_LENGTH[window.cadence]
 
 
 def newest_closed_window(window: WindowSpec) -> AutomationCondition:
@@ -69,7 +68,7 @@ def _newest_closed_window(cadence: str, live: bool) -> AutomationCondition:
     if not live:
         return AutomationCondition.in_latest_time_window()
     return (
-        AutomationCondition.in_latest_time_window(2 * _SPAN[cadence])
+        AutomationCondition.in_latest_time_window(2 * CADENCE_LENGTH[cadence])
         & ~AutomationCondition.in_latest_time_window()
     )
 

@@ -246,6 +246,7 @@ def prophet_anomalies(
     """
     _quiet_prophet()
     columns = list(columns) if columns is not None else default_signal_columns(signals)
+    bins = horizon.tz_convert(None) if horizon is not None else None
     rows = []
     hist = history.resample(freq).mean(numeric_only=True).tail(max_history)
     cur = signals.resample(freq).mean(numeric_only=True)
@@ -258,8 +259,8 @@ def prophet_anomalies(
             continue
         model, month_end = _fitted_prophet(train, interval_width=interval_width, seed=seed)
         wanted = target.index.tz_convert(None)
-        if horizon is not None and wanted.isin(horizon.tz_convert(None)).all():
-            forecast = _horizon_forecast(model, month_end, horizon.tz_convert(None), seed=seed).loc[wanted]
+        if bins is not None and wanted.isin(bins).all():
+            forecast = _horizon_forecast(model, month_end, bins, seed=seed).loc[wanted]
         else:
             forecast = _predict(model, month_end, wanted, seed=seed)
         values = target.to_numpy()

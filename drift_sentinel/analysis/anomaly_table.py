@@ -71,15 +71,18 @@ def history_hours(history: pd.DataFrame) -> int:
 
 
 def day_horizon(origin: datetime) -> pd.DatetimeIndex:
-    """The hourly UTC bins of the day starting at ``origin``: what one daily Prophet forecast covers."""
-    start = (
-        pd.Timestamp(origin).tz_convert("UTC")
-        if pd.Timestamp(origin).tzinfo
-        else pd.Timestamp(origin, tz="UTC")
+    """The hourly UTC bins of the day starting at ``origin``: what one daily Prophet forecast covers.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> day_horizon(datetime(2026, 10, 25, tzinfo=ZoneInfo("Europe/Berlin")))[[0, -1]].strftime("%d %H:%M").tolist()
+    ['24 22:00', '25 22:00']
+    """
+    day = pd.Timestamp(origin)
+    day = day if day.tzinfo else day.tz_localize("UTC")
+    end = day + pd.DateOffset(days=1)  # a calendar day where origin is (23 or 25 hours across a DST change)
+    return pd.date_range(
+        day.tz_convert("UTC").floor("1h"), end.tz_convert("UTC"), freq="1h", inclusive="left"
     )
-    end = pd.Timestamp(origin) + pd.DateOffset(days=1)
-    end = end.tz_convert("UTC") if end.tzinfo else end.tz_localize("UTC")
-    return pd.date_range(start.floor("1h"), end, freq="1h", inclusive="left")
 
 
 def window_anomalies(
