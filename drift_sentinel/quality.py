@@ -133,6 +133,24 @@ def _numbers_as_numbers(window: pd.DataFrame, suite: QualitySuite) -> pd.DataFra
     return window
 
 
+def _result(
+    rows: int, n_expectations: int, failures: list[QualityFailure], suite: QualitySuite
+) -> QualityResult:
+    """The outcome both engines report: too few rows fails alone (counted as one more expectation), else every
+    failed expectation in name order."""
+    if rows < suite.min_rows:
+        too_few = QualityFailure("min_rows", None, f"{rows} rows < {suite.min_rows}")
+        return QualityResult(
+            Verdict.FAILED, n_rows=rows, n_expectations=n_expectations + 1, failures=(too_few,)
+        )
+    return QualityResult(
+        verdict=Verdict.FAILED if failures else Verdict.PASSED,
+        n_rows=rows,
+        n_expectations=n_expectations,
+        failures=tuple(sorted(failures, key=lambda f: f.expectation)),
+    )
+
+
 def _percent(count: int, of: int) -> str:
     return f"{count / of * 100:.1f}% unexpected ({count} rows)"
 
@@ -183,20 +201,7 @@ def _native(window: pd.DataFrame, suite: QualitySuite) -> QualityResult:
                 failures.append(
                     QualityFailure(f"values_in_set:{col.column}", col.column, _percent(unknown, len(present)))
                 )
-    if rows < suite.min_rows:
-        return QualityResult(
-            verdict=Verdict.FAILED,
-            n_rows=rows,
-            n_expectations=n_expectations + 1,
-            failures=(QualityFailure("min_rows", None, f"{rows} rows < {suite.min_rows}"),),
-        )
-    failures.sort(key=lambda f: f.expectation)
-    return QualityResult(
-        verdict=Verdict.FAILED if failures else Verdict.PASSED,
-        n_rows=rows,
-        n_expectations=n_expectations,
-        failures=tuple(failures),
-    )
+    return _result(rows, n_expectations, failures, suite)
 
 
 def validate_window(window: pd.DataFrame, suite: QualitySuite, *, engine: str = "pandas") -> QualityResult:
@@ -269,12 +274,7 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite, *, engine: str = 
                 )
             )
     if len(window) < suite.min_rows:
-        return QualityResult(
-            verdict=Verdict.FAILED,
-            n_rows=len(window),
-            n_expectations=len(expectations) + 1,
-            failures=(QualityFailure("min_rows", None, f"{len(window)} rows < {suite.min_rows}"),),
-        )
+        return _result(len(window), len(expectations), [], suite)
 
     context = gx.get_context(mode="ephemeral")
     try:
@@ -307,10 +307,4 @@ def validate_window(window: pd.DataFrame, suite: QualitySuite, *, engine: str = 
         else:
             observed = "column missing" if name.startswith("column_exists") else str(detail or "failed")
         failures.append(QualityFailure(name, column, observed))
-    failures.sort(key=lambda f: f.expectation)
-    return QualityResult(
-        verdict=Verdict.FAILED if failures else Verdict.PASSED,
-        n_rows=len(window),
-        n_expectations=len(expectations),
-        failures=tuple(failures),
-    )
+    return _result(len(window), len(expectations), failures, suite)
