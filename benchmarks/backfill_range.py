@@ -155,20 +155,12 @@ class GraphQL:
 
 def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, Any]:
     """Data, models file, registry and baseline under ``root``; returns the environment and what was written."""
-    from sentinel_assets.demo import DAGSTER_YAML
+    from sentinel_assets.demo import DAGSTER_YAML, home_environment
 
     dagster_home = root / "dagster_home"
     dagster_home.mkdir(parents=True)
     (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
-    env = {
-        "DAGSTER_HOME": str(dagster_home),
-        "SENTINEL_HOME": str(root),
-        "SENTINEL_CONFIG": str(root / "sentinel.yaml"),
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    }
+    env = home_environment(dagster_home, root, root / "sentinel.yaml")
     os.environ.update(env)
     from dagster import DagsterInstance
 

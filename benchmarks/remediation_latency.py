@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def prepare(root: Path) -> dict[str, str]:
     """Environment, models file, data, registry and baseline in ``root``; returns the environment."""
-    from sentinel_assets.demo import DAGSTER_YAML
+    from sentinel_assets.demo import DAGSTER_YAML, home_environment
 
     home = root / "dagster_home"
     home.mkdir(parents=True)
@@ -56,15 +56,7 @@ def prepare(root: Path) -> dict[str, str]:
     spec = yaml.safe_load((REPO / "sentinel.yaml").read_text())
     spec["models"][0]["safety"]["cooldown_period"] = "1s"
     (root / "sentinel.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    env = {
-        "DAGSTER_HOME": str(home),
-        "SENTINEL_HOME": str(root / "sentinel"),
-        "SENTINEL_CONFIG": str(root / "sentinel.yaml"),
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    }
+    env = home_environment(home, root / "sentinel", root / "sentinel.yaml")
     os.environ.update(env)
 
     from dagster import DagsterInstance

@@ -56,6 +56,20 @@ class DemoFailed(SentinelError):
     exit_code = 1
 
 
+def home_environment(dagster_home: Path, sentinel_home: Path, config_file: Path) -> dict[str, str]:
+    """The environment of a throwaway home (live demo, benchmarks): its instance, storage and models file,
+    telemetry off."""
+    return {
+        "DAGSTER_HOME": str(dagster_home),
+        "SENTINEL_HOME": str(sentinel_home),
+        "SENTINEL_CONFIG": str(config_file),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
+
+
 def prepare_environment(home: Path, config_file: Path) -> None:
     """Point every setting at ``home`` (unless already set) and create the Dagster instance folder."""
     home = home.absolute()

@@ -52,7 +52,7 @@ def prepare_live_home(
     cooldown: str | None = None,
 ) -> dict[str, str]:
     """Models file, sample training data, registry and instance under ``home``; returns the environment."""
-    from sentinel_assets.demo import DAGSTER_YAML
+    from sentinel_assets.demo import DAGSTER_YAML, home_environment
 
     home = home.absolute()
     dagster_home = home / "dagster_home"
@@ -78,15 +78,7 @@ def prepare_live_home(
         (home / "data" / model_id / "live").mkdir(parents=True, exist_ok=True)
         models.append(model)
     (home / "sentinel.yaml").write_text(yaml.safe_dump({"models": models}, sort_keys=False))
-    env = {
-        "DAGSTER_HOME": str(dagster_home),
-        "SENTINEL_HOME": str(home),
-        "SENTINEL_CONFIG": str(home / "sentinel.yaml"),
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-        "DAGSTER_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "true",
-    }
+    env = home_environment(dagster_home, home, home / "sentinel.yaml")
     os.environ.update(env)
     from drift_sentinel.config import load_config
     from drift_sentinel.settings import Settings
