@@ -31,6 +31,7 @@ import pandas as pd
 from drift_sentinel.detection import DetectionConfig, DriftReport, detect_drift
 from drift_sentinel.detection.profile import ReferenceProfile
 from drift_sentinel.incidents import assign_incident
+from drift_sentinel.times import utc_times
 
 Window = tuple[str, datetime, datetime]
 """A window: its key (the partition key), its start (inclusive) and its end (exclusive)."""
@@ -57,7 +58,7 @@ def split_windows(
     window without rows gets an empty frame with the same columns and no dtypes (an explicit empty window, not a
     missing one), as ``read_window`` returns for a window that no log file covers.
     """
-    times = pd.to_datetime(frame[time_column], utc=True)
+    times = utc_times(frame[time_column])
     ordered = frame.assign(**{time_column: times}).sort_values(time_column, kind="stable")
     sorted_times = ordered[time_column]
     out: dict[str, pd.DataFrame] = {}

@@ -44,6 +44,7 @@ from drift_sentinel.detection.profile import CategoricalProfile, NumericProfile
 from drift_sentinel.detection.sensitivity import thresholds_for
 from drift_sentinel.detection.streaming import ADWIN, DDM, PageHinkley, StreamingDetector
 from drift_sentinel.detection.univariate import chi_square_from_counts, psi_from_counts, psi_pvalue
+from drift_sentinel.times import utc_times
 from drift_sentinel.verdict import Verdict
 
 MAX_CATEGORIES = 200
@@ -220,7 +221,7 @@ class LiveStreams:
         if not len(frame):
             return []
         frame = frame.sort_values(time_column, kind="stable")
-        times = pd.to_datetime(frame[time_column], utc=True).tolist()
+        times = utc_times(frame[time_column]).tolist()
         found: list[StreamDetection] = []
         streams: dict[str, np.ndarray] = {}
         for name, prof in profile.features.items():

@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 
 from drift_sentinel.errors import DataError
+from drift_sentinel.times import utc_times
 from drift_sentinel.windows import _read_file, filesystem
 
 PART_SUFFIXES = (".parquet", ".csv")
@@ -139,7 +140,7 @@ def read_part(
     fs, path = filesystem(part.path)
     wanted = list(dict.fromkeys([time_column, *columns]))
     frame = _read_file(fs, path, columns=wanted, filter_=None)
-    times = pd.to_datetime(frame[time_column], utc=True, errors="coerce")
+    times = utc_times(frame[time_column], errors="coerce")
     notes = []
     if len(frame) and times.isna().all():
         raise DataError(f"{part.path}: column {time_column!r} holds no timestamps")

@@ -29,6 +29,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from drift_sentinel.errors import DataError, ExternalServiceError, SentinelError
+from drift_sentinel.times import utc_times
 
 _DATED = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _LOG = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ def read_window(
         frame = _read_file(fs, file, columns=wanted, filter_=None)
         if time_column not in frame.columns:
             raise DataError(f"{file}: missing time column {time_column!r}")
-        times = pd.to_datetime(frame[time_column], utc=True, errors="coerce")
+        times = utc_times(frame[time_column], errors="coerce")
         if times.isna().all() and len(frame):
             raise DataError(f"{file}: column {time_column!r} holds no timestamps")
         frame[time_column] = times

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from dagster import DailyPartitionsDefinition, HourlyPartitionsDefinition, TimeWindowPartitionsDefinition
@@ -39,9 +40,19 @@ def previous_partition_keys(
     out: list[str] = []
     cursor = start
     for _ in range(count):
-        previous = partitions.get_prev_partition_window(cursor)
-        if previous is None:
+        step = _step_back(partitions, cursor)
+        if step is None:
             break
-        out.append(partitions.get_partition_key_for_timestamp(previous.start.timestamp()))
-        cursor = previous.start
+        key, cursor = step
+        out.append(key)
     return out
+
+
+@functools.lru_cache(maxsize=16_384)
+def _step_back(partitions: TimeWindowPartitionsDefinition, start: datetime) -> tuple[str, datetime] | None:
+    """The key and start of the window before ``start`` (remembered: a range run's windows look back over the
+    same week of windows, 168 steps each for hourly windows, and Dagster's step costs ~0.15 ms)."""
+    previous = partitions.get_prev_partition_window(start)
+    if previous is None:
+        return None
+    return partitions.get_partition_key_for_timestamp(previous.start.timestamp()), previous.start

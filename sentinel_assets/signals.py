@@ -53,6 +53,7 @@ from drift_sentinel.analysis.anomaly_table import CONTAMINATION, DETECTOR, windo
 from drift_sentinel.analysis.temporal import incident_history
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
+from drift_sentinel.times import utc_times
 from drift_sentinel.windows import read_table
 from resources import history
 from resources.catalog import ModelCatalogResource
@@ -77,7 +78,7 @@ class AnomalyConfig(Config):
 def signals_to_frame(signals: pd.DataFrame) -> pd.DataFrame:
     """Signals with their time index as a ``timestamp`` column (the IO manager stores no index)."""
     out = signals.reset_index()
-    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    out["timestamp"] = utc_times(out["timestamp"])
     return out
 
 
@@ -86,7 +87,7 @@ def signals_from_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if "timestamp" not in frame.columns:
         raise DataError(f"system_signals: no 'timestamp' column; have {list(frame.columns)}")
     out = frame.copy()
-    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    out["timestamp"] = utc_times(out["timestamp"])
     return out.set_index("timestamp").sort_index()
 
 

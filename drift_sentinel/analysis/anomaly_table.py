@@ -27,6 +27,7 @@ from drift_sentinel.analysis.anomalies import (
     prophet_anomalies,
 )
 from drift_sentinel.errors import DataError
+from drift_sentinel.times import utc_times
 
 DETECTOR = "iforest"
 CONTAMINATION = 0.01
@@ -139,7 +140,7 @@ def anomalies_long(pyod: pd.DataFrame | None, prophet: pd.DataFrame | None) -> p
         parts.append(
             pd.DataFrame(
                 {
-                    "timestamp": pd.to_datetime(pyod.index, utc=True),
+                    "timestamp": utc_times(pyod.index),
                     "method": pyod["detector"].astype(str).to_numpy(),
                     "signal": pyod["top_signal"].astype(str).to_numpy(),
                     "value": float("nan"),
@@ -153,7 +154,7 @@ def anomalies_long(pyod: pd.DataFrame | None, prophet: pd.DataFrame | None) -> p
         parts.append(
             pd.DataFrame(
                 {
-                    "timestamp": pd.to_datetime(prophet["timestamp"], utc=True),
+                    "timestamp": utc_times(prophet["timestamp"]),
                     "method": "prophet",
                     "signal": prophet["signal"].astype(str).to_numpy(),
                     "value": prophet["value"].to_numpy(dtype=float),
@@ -181,7 +182,7 @@ def pyod_view(anomalies: pd.DataFrame) -> pd.DataFrame | None:
             "top_signal": rows["signal"].astype(str).to_numpy(),
             "top_z": rows["top_z"].astype(float).to_numpy(),
         },
-        index=pd.DatetimeIndex(pd.to_datetime(rows["timestamp"], utc=True)),
+        index=pd.DatetimeIndex(utc_times(rows["timestamp"])),
     )
 
 
@@ -191,7 +192,7 @@ def prophet_view(anomalies: pd.DataFrame) -> pd.DataFrame | None:
     if not len(rows):
         return None
     out = rows[["timestamp", "signal", "value", "yhat", "yhat_lower", "yhat_upper", "is_anomaly"]].copy()
-    out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+    out["timestamp"] = utc_times(out["timestamp"])
     out["is_anomaly"] = out["is_anomaly"].astype(bool)
     return out.reset_index(drop=True)
 

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from drift_sentinel.errors import DataError
+from drift_sentinel.times import utc_times
 
 EVENT_COLUMNS: tuple[str, ...] = ("timestamp", "event_type", "source", "description")
 
@@ -164,7 +165,7 @@ def normalize_events(
     for column in ("source", "description"):
         if column not in frame.columns:
             frame[column] = ""
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["timestamp"] = utc_times(frame["timestamp"])
     frame["source"] = frame["source"].fillna("").astype(str)
     frame["description"] = frame["description"].fillna("").astype(str)
     return frame[list(EVENT_COLUMNS)].sort_values("timestamp", kind="stable").reset_index(drop=True)

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from drift_sentinel.commands.options import fraction, frequency, integer
+from drift_sentinel.times import utc_times
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +84,7 @@ def load_series(
                 raise DataError(f"{file}: no time column {time_column!r}")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "could not infer format": unparseable values are reported
-                times = pd.to_datetime(frame[time_column], utc=True, errors="coerce")
+                times = utc_times(frame[time_column], errors="coerce")
             bad = int(times.isna().sum() - frame[time_column].isna().sum())
             if bad:
                 sample = frame[time_column][times.isna() & frame[time_column].notna()].iloc[0]

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from drift_sentinel.detection.config import DetectionConfig
 from drift_sentinel.detection.profile import (
@@ -231,11 +232,17 @@ class _Engine:
         self.label_column = label_column
         self.excluded: dict[str, str] = {}
         self.order: np.ndarray | None = None
-        self.times: np.ndarray | None = None
+        self.times: np.ndarray | ExtensionArray | None = None
         if time_column is not None and time_column in current.columns and len(current):
             tvals = current[time_column]
-            self.order = np.argsort(tvals.to_numpy(), kind="stable")
-            self.times = tvals.to_numpy()[self.order]
+            if pd.api.types.is_datetime64_any_dtype(tvals.dtype):
+                # sorted as datetime64 and kept as pandas' own array: a tz-aware column's to_numpy() builds one
+                # Timestamp object per row (~20 ms per 10,000 rows); indexing the array gives the same Timestamps
+                self.order = np.argsort(tvals.to_numpy(dtype="datetime64[ns]"), kind="stable")
+                self.times = tvals.array[self.order]
+            else:
+                self.order = np.argsort(tvals.to_numpy(), kind="stable")
+                self.times = tvals.to_numpy()[self.order]
 
     # ---------------------------------------------------------------- features
     def kind_of(self, name: str) -> str | None:
@@ -360,7 +367,7 @@ class _Engine:
                     parts.append(f"{n} value(s) in the {role} window are not numbers ({shown})")
         return "; ".join(parts) + "; counted as missing" if parts else ""
 
-    def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    def _ordered(self, col: pd.Series) -> tuple[np.ndarray, np.ndarray | ExtensionArray | None]:
         arr = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         times = None
         if self.order is not None:
@@ -573,7 +580,7 @@ class _Engine:
                     pend.drift_start = _to_datetime(labelled[split])
         return pend
 
-    def _labelled_times(self) -> np.ndarray | None:
+    def _labelled_times(self) -> np.ndarray | ExtensionArray | None:
         if self.times is None or self.order is None:
             return None
         assert self.prediction_column is not None and self.label_column is not None

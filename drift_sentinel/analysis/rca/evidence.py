@@ -27,6 +27,7 @@ from drift_sentinel.analysis.rca.drifted import DriftedFeature, noisy_or
 from drift_sentinel.analysis.rca.onset import estimate_onset, onset_from_indicator
 from drift_sentinel.analysis.rca.weights import WEIGHTS, RcaWeights
 from drift_sentinel.detection.results import DriftReport, FeatureDrift
+from drift_sentinel.times import utc_times
 
 MAD_TO_SD = 1.4826
 """Scales a median absolute deviation to a normal standard deviation."""
@@ -118,7 +119,7 @@ def gather_evidence(
         and {time_column, label_column} <= set(current)
     ):
         rows = current[[time_column, label_column]].dropna().sort_values(time_column)
-        times = pd.to_datetime(rows[time_column], utc=True)
+        times = utc_times(rows[time_column])
         positive = (rows[label_column] >= POSITIVE_LABEL).to_numpy()
         onset, in_window, _ = onset_from_indicator(times, positive, w)
     return Evidence(
@@ -249,5 +250,5 @@ def labels_after(
         return None
     rows = current
     if onset is not None and time_column in current.columns:
-        rows = current[pd.to_datetime(current[time_column], utc=True) >= pd.Timestamp(onset)]
+        rows = current[utc_times(current[time_column]) >= pd.Timestamp(onset)]
     return int(rows[label].notna().sum())

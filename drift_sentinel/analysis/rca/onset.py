@@ -22,6 +22,7 @@ import pandas as pd
 
 from drift_sentinel.analysis.rca.drifted import DriftedFeature
 from drift_sentinel.analysis.rca.weights import WEIGHTS, RcaWeights
+from drift_sentinel.times import utc_times
 
 
 def onset_from_indicator(
@@ -59,7 +60,7 @@ def feature_onset(
 ) -> tuple[datetime | None, bool, float]:
     """When one drifted feature started to drift inside the current window: ``(onset, in_window, z)``."""
     frame = current[[time_column, feature.name]].dropna(subset=[time_column]).sort_values(time_column)
-    times = pd.to_datetime(frame[time_column], utc=True)
+    times = utc_times(frame[time_column])
     values = frame[feature.name]
     if feature.new_categories:
         indicator = values.astype(str).isin(feature.new_categories).to_numpy()

@@ -11,6 +11,7 @@ import pandas as pd
 
 from drift_sentinel.analysis.correlation import correlate
 from drift_sentinel.analysis.rca.drifted import DriftedFeature
+from drift_sentinel.times import utc_times
 
 SERVING_SIGNALS = ("latency_p95", "error_rate", "request_volume")
 FREQ_SAMPLE = 50
@@ -33,7 +34,7 @@ def drift_series_correlations(
     frame = pd.DataFrame(index=signals.index)
     freq = pd.infer_freq(signals.index[:FREQ_SAMPLE]) if len(signals) >= 3 else None
     if main is not None and current is not None and main.name in current and time_column in current and freq:
-        times = pd.to_datetime(current[time_column], utc=True).dt.floor(freq)
+        times = utc_times(current[time_column]).dt.floor(freq)
         values = current[main.name]
         if main.new_categories:
             series = values.astype(str).isin(main.new_categories).astype(float)
@@ -42,7 +43,7 @@ def drift_series_correlations(
         else:
             series = None
         if series is not None:
-            frame[f"drift:{main.name}"] = series.groupby(times.to_numpy()).mean().reindex(signals.index)
+            frame[f"drift:{main.name}"] = series.groupby(times.array).mean().reindex(signals.index)
     if "prediction_mean" in signals:
         frame["score:prediction_mean"] = signals["prediction_mean"]
     candidates = [c for c in SERVING_SIGNALS if c in signals]
