@@ -117,6 +117,18 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_reference() -> float:
+    """Seconds one core takes for 5 million Python additions (median of 3): the machine's speed, so figures taken
+    on different machines can be compared."""
+    times = []
+    for _ in range(3):
+        t0, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times), 3)
+
+
 def counts(text: str) -> list[int]:
     """``"24,168,720"`` → ``[24, 168, 720]`` (argparse type; positive integers; ``none`` or empty: no sizes)."""
     if text.strip().lower() in ("", "none"):
@@ -479,7 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.api import wait_for_code_location
 
     root = Path(tempfile.mkdtemp(prefix="sentinel-backfill-"))
-    print(f"load average at start: {load()}", file=sys.stderr)
+    cpu = cpu_reference()
+    print(f"load average at start: {load()}; CPU reference (5M Python additions): {cpu} s", file=sys.stderr)
     t0 = time.monotonic()
     results: list[dict[str, Any]] = []
     prepared: dict[str, Any] | None = None
@@ -545,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
         "range_runs_supported": supported,
         "max_partitions_per_run": args.max_partitions_per_run if supported else 1,
         "run_queue": run_queue(),
+        "cpu_reference_s": cpu,
+        "workers": os.environ.get("SENTINEL_WORKERS") or "default (CPUs this process may use)",
         "log": prepared["log"],
         "error": failure,
         "range": summarize(results, RANGE_MODEL),
@@ -558,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nRange backfills through GraphQL (dagster dev, demo run queue), hourly windows of ~{args.rows:,} rows; "
         f"R: max_partitions_per_run {summary['max_partitions_per_run']}"
         + ("" if supported else " (not supported by the installed code: one run per window)")
-        + f"; S: 1; run queue: {summary['run_queue']}"
+        + f"; S: 1; run queue: {summary['run_queue']}; CPU reference (5M Python additions) {cpu} s; "
+        f"SENTINEL_WORKERS {summary['workers']}"
     )
     print(table(summary))
     print(f"load average at the end: {load()}; JSON: {args.output}")

@@ -30,6 +30,7 @@ from drift_sentinel.detection import (
     profile_reference,
 )
 from drift_sentinel.live import window_state
+from drift_sentinel.parallel import map_windows
 from drift_sentinel.verdict import Verdict
 from resources import history
 from resources.keys import asset_ins, asset_key
@@ -167,10 +168,12 @@ def build_drift_assets(
         # thresholds applied by update_thresholds (versioned, revertible) replace the configured ones
         stored = threshold_store.stored(spec.id)
         in_force = config if stored is None else config.model_copy(update={"thresholds": stored})
-        reports = {
-            k: detect_window(spec, in_force, references[k], usable(currents[k], quality[k]), profiles[k])
-            for k in keys
-        }
+
+        def detect(key: str) -> DriftReport:
+            current = usable(currents[key], quality[key])
+            return detect_window(spec, in_force, references[key], current, profiles[key])
+
+        reports = dict(zip(keys, map_windows(detect, keys), strict=True))  # every core in a range run
         # incidents chain window after window; the window before the run is read only if the first one drifted
         first = windows[0]
         previous = (

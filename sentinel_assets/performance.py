@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from drift_sentinel.config import ModelSpec
+from drift_sentinel.parallel import map_windows
 from drift_sentinel.performance import CBPE, PerformanceReport, calibration_reference, performance_report
 from drift_sentinel.verdict import Verdict
 from resources.keys import asset_ins, asset_key
@@ -125,22 +126,24 @@ def build_performance_assets(spec: ModelSpec, partitions: PartitionsDefinition) 
         keys = list(context.partition_keys)
         currents, references = per_window(current_window, keys), per_window(reference_window, keys)
         quality = window_quality(context.instance, spec, keys)
-        results, checks, fitted = {}, {}, {}
-        for window in keys:
-            reference = references[window]
-            if (
-                id(reference) not in fitted
-            ):  # one fit per reference (an unpartitioned one serves every window)
+        fitted = {}  # one fit per reference (an unpartitioned one serves every window), here: it reads MLflow
+        for reference in references.values():
+            if id(reference) not in fitted:
                 fitted[id(reference)] = fitted_estimator(spec, model_registry, reference)
-            estimator, source, version = fitted[id(reference)]
-            report = performance_report(
+
+        def report_of(window: str) -> PerformanceReport:
+            return performance_report(
                 usable(currents[window], quality[window]),
-                reference,
+                references[window],
                 requirement=spec.performance,
                 score_column=spec.prediction_column,
                 label_column=spec.label_column,
-                estimator=estimator,
+                estimator=fitted[id(references[window])][0],
             )
+
+        results, checks = {}, {}
+        for window, report in zip(keys, map_windows(report_of, keys), strict=True):
+            _, source, version = fitted[id(references[window])]
             payload = {
                 **report.to_dict(),
                 "model_id": spec.id,

@@ -53,6 +53,7 @@ from drift_sentinel.analysis.anomaly_table import CONTAMINATION, DETECTOR, windo
 from drift_sentinel.analysis.temporal import incident_history
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
+from drift_sentinel.parallel import map_windows
 from drift_sentinel.times import utc_times
 from drift_sentinel.windows import read_table
 from resources import history
@@ -60,7 +61,15 @@ from resources.catalog import ModelCatalogResource
 from resources.keys import asset_ins, asset_key
 from sentinel_assets.metadata import anomalies_metadata, events_metadata, patterns_metadata, signals_metadata
 from sentinel_assets.partitions import previous_partition_keys
-from sentinel_assets.ranges import backfill_policy, emit, per_window, run_windows, usable, window_quality
+from sentinel_assets.ranges import (
+    RunWindow,
+    backfill_policy,
+    emit,
+    per_window,
+    run_windows,
+    usable,
+    window_quality,
+)
 
 SIGNAL_FREQ = "5min"
 EVENT_LOOKBACK = timedelta(hours=6)
@@ -228,16 +237,16 @@ def build_signal_assets(
     def system_signals(context: AssetExecutionContext, current_window: Any):
         keys = list(context.partition_keys)
         frames, quality = per_window(current_window, keys), window_quality(context.instance, spec, keys)
-        results = {}
-        for key in keys:
-            frame = usable(frames[key], quality[key])
+
+        def signals_of(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             if not len(frame):
                 empty = pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns, UTC]")})
-                results[key] = (empty, {"dagster/row_count": 0, "request_volume": 0})
-                continue
+                return empty, {"dagster/row_count": 0, "request_volume": 0}
             signals = window_signals(spec, frame)
-            results[key] = (signals_to_frame(signals), signals_metadata(signals))
-        return emit(context, results)
+            return signals_to_frame(signals), signals_metadata(signals)
+
+        usable_frames = [usable(frames[key], quality[key]) for key in keys]
+        return emit(context, dict(zip(keys, map_windows(signals_of, usable_frames), strict=True)))
 
     @asset(
         key=asset_key(spec, "external_events"),
@@ -278,12 +287,16 @@ def build_signal_assets(
         windows = run_windows(context)
         stored = per_window(system_signals, [w.key for w in windows])
         history_of = TrailingSignals(context.instance, signals_key, partitions, stored)
-        results = {}
+        inputs = []  # the trailing history comes from the instance, read here; the fits run on every core
         for w in windows:
-            span = w.window.end - w.window.start
-            count = config.history_windows or max(1, math.ceil(HISTORY_SPAN / span))
-            trailing = history_of.before(w.window.start, count)
+            count = config.history_windows or max(
+                1, math.ceil(HISTORY_SPAN / (w.window.end - w.window.start))
+            )
             signals = signals_from_frame(stored[w.key]) if len(stored[w.key]) else None
+            inputs.append((w, signals, history_of.before(w.window.start, count)))
+
+        def judge(item: tuple[RunWindow, pd.DataFrame | None, pd.DataFrame | None]) -> tuple[Any, dict]:
+            w, signals, trailing = item
             found = window_anomalies(
                 signals,
                 trailing,
@@ -291,16 +304,16 @@ def build_signal_assets(
                 contamination=config.contamination,
                 prophet_origin=forecast_origin(spec, w.window.start),
             )
-            table = found.table
             metadata = anomalies_metadata(
                 found,
-                table,
-                window_minutes=int(span.total_seconds() // 60),
+                found.table,
+                window_minutes=int((w.window.end - w.window.start).total_seconds() // 60),
                 detector=config.detector,
                 history_bins=0 if trailing is None else len(trailing),
             )
-            results[w.key] = (table, metadata)
-        return emit(context, results)
+            return found.table, metadata
+
+        return emit(context, dict(zip([w.key for w in windows], map_windows(judge, inputs), strict=True)))
 
     @asset(
         key=asset_key(spec, "recurring_patterns"),
