@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -28,6 +29,7 @@ from drift_sentinel.errors import DataError
 from drift_sentinel.windows import filesystem
 
 _EXTENSIONS = ("parquet", "json", "pickle")
+_IO_THREADS = 4  # a range run's files are read and written side by side (local disk or S3 round trips)
 
 
 class PerPartition(dict[str, Any]):
@@ -61,9 +63,11 @@ class SentinelIOManager(ConfigurableIOManager):
                     f"(missing {missing or 'none'}, unexpected {extra or 'none'})"
                 )
             base = "/".join([self.base_uri.rstrip("/"), *context.asset_key.path])
-            for key, value in sorted(obj.items()):
+            keys = sorted(obj)
+            with ThreadPoolExecutor(_IO_THREADS) as pool:  # Arrow encodes and writes without the GIL
+                paths = list(pool.map(lambda key: self._write(f"{base}/{key}", obj[key]), keys))
+            for key, path in zip(keys, paths, strict=True):
                 # each window's materialization names its own file, as a single-window run's does
-                path = self._write(f"{base}/{key}", value)
                 context.step_context.add_asset_metadata(
                     {"path": path}, asset_key=context.asset_key, partition_key=key
                 )
@@ -99,9 +103,10 @@ class SentinelIOManager(ConfigurableIOManager):
         if context.has_asset_key and context.has_asset_partitions and len(context.asset_partition_keys) > 1:
             base = "/".join([self.base_uri.rstrip("/"), *context.asset_key.path])
             what = context.asset_key.to_user_string()
-            return PerPartition(
-                {key: self._read(f"{base}/{key}", what) for key in context.asset_partition_keys}
-            )
+            keys = list(context.asset_partition_keys)
+            with ThreadPoolExecutor(_IO_THREADS) as pool:
+                values = list(pool.map(lambda key: self._read(f"{base}/{key}", what), keys))
+            return PerPartition(zip(keys, values, strict=True))
         what = context.asset_key.to_user_string() if context.has_asset_key else "the upstream op"
         return self._read(self._stem(context), what)
 

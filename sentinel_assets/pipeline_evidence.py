@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from dagster import AssetCheckKey, AssetCheckSeverity, DagsterInstance, TimeWindowPartitionsDefinition
+from dagster import (
+    AssetCheckKey,
+    AssetCheckSeverity,
+    AssetKey,
+    DagsterInstance,
+    TimeWindowPartitionsDefinition,
+)
 
 from drift_sentinel.analysis import FailedCheck, PipelineChange, PipelineEvidence
 from drift_sentinel.config import ModelSpec
@@ -38,8 +45,35 @@ def _changed(old: str | None, new: str | None) -> bool:
     return bool(new and old and new != old)
 
 
+class UpstreamReads:
+    """The instance reads of :func:`pipeline_evidence`, each asked once per step.
+
+    A range run asks the same ones for every window: the unpartitioned assets' records and checks, and the records
+    of the window before, which that window asked for already. Records are the newest two, newest first.
+    """
+
+    def __init__(self, instance: DagsterInstance) -> None:
+        self.instance = instance
+        self._seen: dict[tuple[str, Any, str | None], Any] = {}
+
+    def newest(self, key: AssetKey, partition: str | None) -> list[history.Materialization]:
+        """The newest two materializations of ``key`` (of ``partition`` when given), newest first."""
+        if ("m", key, partition) not in self._seen:
+            only = [partition] if partition else None
+            self._seen["m", key, partition] = history.materializations(
+                self.instance, key, partitions=only, limit=2
+            )
+        return self._seen["m", key, partition]
+
+    def check(self, key: AssetCheckKey, partition: str | None) -> history.CheckEvaluation | None:
+        """The latest evaluation of ``key`` for ``partition`` (or unpartitioned)."""
+        if ("c", key, partition) not in self._seen:
+            self._seen["c", key, partition] = history.last_check_evaluation(self.instance, key, partition)
+        return self._seen["c", key, partition]
+
+
 def _asset_changes(
-    instance: DagsterInstance,
+    reads: UpstreamReads,
     prefix: str,
     name: str,
     *,
@@ -49,14 +83,14 @@ def _asset_changes(
 ) -> tuple[PipelineChange | None, PipelineChange | None, PipelineChange | None]:
     """The code-version, data-version and champion-version change of one upstream asset (each or None)."""
     key = asset_key(prefix, name)
-    records = history.materializations(instance, key, partitions=[partition] if partition else None)
+    records = reads.newest(key, partition)
     if not records:
         return None, None, None
     latest = records[0]
     before = records[1] if len(records) > 1 else None
     baseline = before
     if partition is not None and previous_partition:
-        previous_window = history.materializations(instance, key, partitions=[previous_partition], limit=1)
+        previous_window = reads.newest(key, previous_partition)
         baseline = previous_window[0] if previous_window else before
     when = _when(latest, partition is not None)
     code = data = model = None
@@ -73,7 +107,7 @@ def _asset_changes(
 
 
 def pipeline_evidence(
-    instance: DagsterInstance,
+    instance: DagsterInstance | UpstreamReads,
     *,
     prefix: str,
     partition: str,
@@ -87,7 +121,7 @@ def pipeline_evidence(
     Parameters
     ----------
     instance
-        The Dagster instance (``context.instance``).
+        The Dagster instance (``context.instance``), or the step's :class:`UpstreamReads` of it.
     prefix
         The model's asset-key prefix.
     partition, previous_partition
@@ -100,6 +134,7 @@ def pipeline_evidence(
         Checks on other teams' assets the model consumes (``upstream_assets`` in ``sentinel.yaml``); a failed
         one for this window (same partition key, or unpartitioned) is a failed check on that asset.
     """
+    reads = instance if isinstance(instance, UpstreamReads) else UpstreamReads(instance)
     code: list[PipelineChange] = []
     data: list[PipelineChange] = []
     models: list[PipelineChange] = []
@@ -107,7 +142,7 @@ def pipeline_evidence(
         if name not in partitioned:
             continue
         changes = _asset_changes(
-            instance,
+            reads,
             prefix,
             name,
             partition=partition if partitioned[name] else None,
@@ -122,14 +157,12 @@ def pipeline_evidence(
         name = "current_window" if check.startswith("current") else "reference_window"
         if name not in partitioned:
             continue
-        evaluation = history.last_check_evaluation(
-            instance, check_key(prefix, name, check), partition if partitioned[name] else None
-        )
+        evaluation = reads.check(check_key(prefix, name, check), partition if partitioned[name] else None)
         if evaluation is not None and evaluation.failed:
             failed.append(FailedCheck(name, check, None, evaluation.description))
     for upstream in upstream_checks:
-        found = history.last_check_evaluation(instance, upstream, partition)
-        found = found if found is not None else history.last_check_evaluation(instance, upstream, None)
+        found = reads.check(upstream, partition)
+        found = found if found is not None else reads.check(upstream, None)
         # ERROR only: an INCONCLUSIVE drift check (too little data) is a WARN, not evidence of a change
         if found is not None and found.passed is False and found.severity == AssetCheckSeverity.ERROR:
             asset = upstream.asset_key.to_user_string()
@@ -154,7 +187,7 @@ def upstream_partitioning(spec: ModelSpec) -> dict[str, bool]:
 
 
 def window_pipeline_evidence(
-    instance: DagsterInstance,
+    reads: UpstreamReads,
     spec: ModelSpec,
     partitions: TimeWindowPartitionsDefinition,
     *,
@@ -164,7 +197,7 @@ def window_pipeline_evidence(
     """:func:`pipeline_evidence` of the window ``key`` (starting at ``start``) against the one before it."""
     previous = next(iter(previous_partition_keys(partitions, start, 1)), None)
     return pipeline_evidence(
-        instance,
+        reads,
         prefix=spec.asset_prefix,
         partition=key,
         previous_partition=previous,

@@ -66,7 +66,7 @@ from resources.keys import asset_ins, asset_key
 from resources.model_registry import ModelRegistryResource
 from sentinel_assets.metadata import rca_metadata
 from sentinel_assets.partitions import previous_partition_keys
-from sentinel_assets.pipeline_evidence import window_pipeline_evidence
+from sentinel_assets.pipeline_evidence import UpstreamReads, window_pipeline_evidence
 from sentinel_assets.ranges import backfill_policy, emit, per_window, run_windows, usable, window_quality
 from sentinel_assets.signals import read_model_events, signals_from_frame, signatures_before
 
@@ -92,10 +92,11 @@ PERFORMANCE_MIN_LABELS = 200
 class RcaHistory:
     """The ``rca_report`` records earlier windows left: those this run computed (a range computes its windows in
     order, each reading the ones before it), then what the instance stored. Reads the instance's signatures once
-    per run."""
+    per run, and each upstream record the pipeline evidence needs once (``upstream``)."""
 
     def __init__(self, instance: DagsterInstance, spec: ModelSpec, *, signature_limit: int = 500) -> None:
         self.instance, self.key, self._limit = instance, asset_key(spec, "rca_report"), signature_limit
+        self.upstream = UpstreamReads(instance)
         self._in_run: dict[str, history.Materialization] = {}
         self._stored: list[history.Materialization] | None = None
 
@@ -304,7 +305,7 @@ def explain_window(
 ) -> tuple[RcaReport, PipelineEvidence, str]:
     """The analysis of one window, the pipeline evidence it used and the window its incident opened in."""
     inputs, opened = continue_incident(past, spec, catalog, partitions, stored, key=key, start=window.start)
-    evidence = window_pipeline_evidence(past.instance, spec, partitions, key=key, start=window.start)
+    evidence = window_pipeline_evidence(past.upstream, spec, partitions, key=key, start=window.start)
     rca = analyze_window(
         spec,
         inputs,
