@@ -289,9 +289,8 @@ def build_signal_assets(
         history_of = TrailingSignals(context.instance, signals_key, partitions, stored)
         inputs = []  # the trailing history comes from the instance, read here; the fits run on every core
         for w in windows:
-            count = config.history_windows or max(
-                1, math.ceil(HISTORY_SPAN / (w.window.end - w.window.start))
-            )
+            span = w.window.end - w.window.start
+            count = config.history_windows or max(1, math.ceil(HISTORY_SPAN / span))
             signals = signals_from_frame(stored[w.key]) if len(stored[w.key]) else None
             inputs.append((w, signals, history_of.before(w.window.start, count)))
 
@@ -304,14 +303,15 @@ def build_signal_assets(
                 contamination=config.contamination,
                 prophet_origin=forecast_origin(spec, w.window.start),
             )
+            table = found.table
             metadata = anomalies_metadata(
                 found,
-                found.table,
+                table,
                 window_minutes=int((w.window.end - w.window.start).total_seconds() // 60),
                 detector=config.detector,
                 history_bins=0 if trailing is None else len(trailing),
             )
-            return found.table, metadata
+            return table, metadata
 
         return emit(context, dict(zip([w.key for w in windows], map_windows(judge, inputs), strict=True)))
 
