@@ -28,6 +28,7 @@ from dagster import (
 from drift_sentinel.config import ModelSpec
 from drift_sentinel.errors import DataError
 from drift_sentinel.windows import filesystem
+from resources.history import unwrap_metadata
 from resources.safety_gate import INCIDENT_TAG, MODEL_TAG
 
 AUDIT_LOG = "audit_log"
@@ -37,9 +38,7 @@ T = TypeVar("T")
 def plain_metadata(record: EventLogRecord) -> dict[str, Any]:
     """A record's metadata as plain values (``MetadataValue.value``)."""
     event = record.asset_materialization or record.asset_observation
-    if event is None:
-        return {}
-    return {key: getattr(entry, "value", entry) for key, entry in event.metadata.items()}
+    return unwrap_metadata(event.metadata if event is not None else None)
 
 
 class WindowIndex:
@@ -241,7 +240,7 @@ def audit_observations(instance: DagsterInstance, run_id: str) -> list[dict[str,
         observation = event.asset_observation_data.asset_observation if event else None
         if observation is None or observation.asset_key.path[-1] != AUDIT_LOG:
             continue
-        out.append({k: getattr(v, "value", v) for k, v in observation.metadata.items()})
+        out.append(unwrap_metadata(observation.metadata))
     return out
 
 

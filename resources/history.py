@@ -108,17 +108,26 @@ class CheckEvaluation:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+def unwrap_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Metadata with Dagster's value wrappers removed (``TextMetadataValue("x")`` → ``"x"``); plain values kept."""
+    return {k: getattr(v, "value", v) for k, v in (metadata or {}).items()}
+
+
+def _stored(record: Any, event: Any) -> dict[str, Any]:
+    """What a stored materialization and observation record share: partition, ids, time and plain metadata."""
+    return {
+        "partition": record.partition_key,
+        "storage_id": int(record.storage_id),
+        "run_id": record.run_id,
+        "timestamp": float(record.timestamp),
+        "metadata": unwrap_metadata(event.metadata if event is not None else None),
+    }
+
+
 def _plain(record: Any) -> Materialization:
     materialization = record.asset_materialization
-    metadata = materialization.metadata if materialization is not None else {}
-    return Materialization(
-        partition=record.partition_key,
-        storage_id=int(record.storage_id),
-        run_id=record.run_id,
-        timestamp=float(record.timestamp),
-        metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
-        tags=dict(materialization.tags or {}) if materialization is not None else {},
-    )
+    tags = dict(materialization.tags or {}) if materialization is not None else {}
+    return Materialization(**_stored(record, materialization), tags=tags)
 
 
 def materializations(
@@ -212,15 +221,7 @@ class Observation:
 
 
 def _observation(record: Any) -> Observation:
-    observation = record.asset_observation
-    metadata = observation.metadata if observation is not None else {}
-    return Observation(
-        partition=record.partition_key,
-        storage_id=int(record.storage_id),
-        run_id=record.run_id,
-        timestamp=float(record.timestamp),
-        metadata={k: getattr(v, "value", v) for k, v in metadata.items()},
-    )
+    return Observation(**_stored(record, record.asset_observation))
 
 
 def observations(
@@ -251,7 +252,7 @@ def _evaluation(record: Any) -> CheckEvaluation:
         id=int(record.id),
         partition=record.partition,
         run_id=record.run_id,
-        metadata={k: getattr(v, "value", v) for k, v in evaluation.metadata.items()} if evaluation else {},
+        metadata=unwrap_metadata(evaluation.metadata if evaluation else None),
     )
 
 

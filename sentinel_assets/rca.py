@@ -115,8 +115,7 @@ class RcaHistory:
 
     def record(self, key: str, metadata: Mapping[str, Any]) -> None:
         """What this run stored for window ``key`` (its metadata as the instance returns it)."""
-        plain = {k: getattr(v, "value", v) for k, v in metadata.items()}
-        plain = json.loads(json.dumps(plain, default=str))
+        plain = json.loads(json.dumps(history.unwrap_metadata(metadata), default=str))
         self._in_run.pop(key, None)
         self._in_run[key] = history.Materialization(key, 0, "", 0.0, plain)
 
