@@ -60,8 +60,10 @@ def map_windows(fn: Callable[[T], R], items: Sequence[T], *, workers: int | None
     exception in any chunk is raised here, as the serial loop would raise it.
     """
     global _TASK
+    if len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+        return [fn(x) for x in items]  # a single window (the live path) reads no CPU count or quota file
     workers = min(workers or default_workers(), len(items))
-    if workers < 2 or len(items) < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2:
         return [fn(x) for x in items]
     bounds = [round(i * len(items) / workers) for i in range(workers + 1)]
     _TASK = (fn, items)
