@@ -1,6 +1,6 @@
 """Range backfills of hourly windows through GraphQL: wall time, runs launched and cost per window.
 
-What it drives: a temporary home (SQLite instance with the demo's run queue, MLflow on SQLite) with one
+What it drives: a temporary home (the demo's instance: SQLite storage and run queue; MLflow on SQLite) with one
 ``sentinel.yaml`` holding two hourly models over the same generated prediction log (``drift_sentinel.sample_data``,
 scenario ``demo``: ``--rows`` requests an hour on average, drift from 06:00 on day 19 of a 30-day log, scaled for
 shorter ones) and a training-snapshot reference:
@@ -22,6 +22,14 @@ and process start, run time, last run → backfill done). Runs the sensors launc
 newest window's incident) are counted apart. The ranges end at the last window, so each holds drifted windows and an
 incident opens.
 
+``--storage postgres`` keeps the demo's run queue but stores runs and events in a temporary PostgreSQL database
+(``deploy/dagster.postgres.yaml``'s storage; dropped at the end) with ``DAGSTER_EVENT_BATCH_SIZE=1000``
+(``--event-batch-size``), so a range run's materializations and the planned-materialization events written when
+the daemon creates the run each go to the database in one transaction per step, as a production instance would
+be set up. Besides the wall time (launch to the poll that sees the backfill end) the table gives the moment the
+last run ended, when every partition is stored: Dagster's backfill daemon, which ticks every 30 s, marks the
+backfill done on its next tick.
+
 Sizes: ``--windows`` (default 24,168,720) for R, ``--baseline-windows`` (default 24,72) for S, since 720 single runs
 would take hours on 2 cores; S's cost at 720 windows is extrapolated (labelled so). ``--repeat`` measurements per
 size up to ``--repeat-up-to`` windows (median reported), one above. The machine is shared: the load average is printed
@@ -29,7 +37,8 @@ next to every number. JSON goes to ``.sentinel/bench/backfill_range.json``.
 
 Exit status: 0 when every backfill completed with every partition materialized, 1 otherwise, 2 for bad arguments.
 
-Run: ``.venv/bin/python benchmarks/backfill_range.py [--windows 24,168,720] [--baseline-windows 24,72] [--quick]``
+Run: ``.venv/bin/python benchmarks/backfill_range.py [--windows 24,168,720] [--baseline-windows 24,72]
+[--storage sqlite|postgres] [--quick]``
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +76,14 @@ mutation Launch($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
     __typename
     ... on LaunchBackfillSuccess { backfillId }
+    ... on Error { message }
+  }
+}"""
+POLL = """
+query Poll($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status }
     ... on Error { message }
   }
 }"""
@@ -165,14 +183,41 @@ class GraphQL:
         return answer["data"]
 
 
-def prepare(root: Path, *, days: int, rows: int, max_per_run: int) -> dict[str, Any]:
+def instance_yaml(storage: str) -> str:
+    """The demo's ``dagster.yaml`` (SQLite under ``DAGSTER_HOME``), or its run queue with the PostgreSQL storage of
+    ``deploy/dagster.postgres.yaml`` (connection from the ``DAGSTER_PG_*`` variables)."""
+    from sentinel_assets.demo import DAGSTER_YAML
+
+    if storage == "sqlite":
+        return DAGSTER_YAML
+    config = yaml.safe_load(DAGSTER_YAML)
+    config["storage"] = yaml.safe_load((REPO / "deploy" / "dagster.postgres.yaml").read_text())["storage"]
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def postgres_database(host: str, port: int, name: str, *, drop: bool = False) -> None:
+    """Create (or drop) the benchmark's own database on the server at ``host:port`` (user ``postgres``)."""
+    import psycopg2
+
+    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres", connect_timeout=10)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" if drop else f"CREATE DATABASE {name}")
+    finally:
+        conn.close()
+
+
+def prepare(
+    root: Path, *, days: int, rows: int, max_per_run: int, storage: str = "sqlite", extra_env: dict[str, str]
+) -> dict[str, Any]:
     """Data, models file, registry and baseline under ``root``; returns the environment and what was written."""
-    from sentinel_assets.demo import DAGSTER_YAML, home_environment
+    from sentinel_assets.demo import home_environment
 
     dagster_home = root / "dagster_home"
     dagster_home.mkdir(parents=True)
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
-    env = home_environment(dagster_home, root, root / "sentinel.yaml")
+    (dagster_home / "dagster.yaml").write_text(instance_yaml(storage))
+    env = {**home_environment(dagster_home, root, root / "sentinel.yaml"), **extra_env}
     os.environ.update(env)
     from dagster import DagsterInstance
 
@@ -318,18 +363,21 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
             f"{spec.id}: launchPartitionBackfill: {launched.get('message', launched['__typename'])}"
         )
     backfill_id = launched["backfillId"]
-    while True:
-        backfill = gql(BACKFILL, id=backfill_id)["partitionBackfillOrError"]
-        if backfill["__typename"] != "PartitionBackfill":
-            raise RuntimeError(f"{spec.id}: backfill {backfill_id}: {backfill.get('message')}")
-        if backfill["status"] in TERMINAL:
+    while (
+        True
+    ):  # a light poll (the status only); the runs and per-asset counts are asked for once, at the end
+        polled = gql(POLL, id=backfill_id)["partitionBackfillOrError"]
+        if polled["__typename"] != "PartitionBackfill":
+            raise RuntimeError(f"{spec.id}: backfill {backfill_id}: {polled.get('message')}")
+        if polled["status"] in TERMINAL:
             break
         if time.monotonic() - started > timeout:
             raise RuntimeError(
-                f"{spec.id}: backfill {backfill_id} still {backfill['status']} after {timeout:.0f} s"
+                f"{spec.id}: backfill {backfill_id} still {polled['status']} after {timeout:.0f} s"
             )
         time.sleep(1.0)
     wall = time.monotonic() - started
+    backfill = gql(BACKFILL, id=backfill_id)["partitionBackfillOrError"]
     after = materialized(gql, prefix)
     by_backfill = {
         s["assetKey"]["path"][-1]: s for s in backfill["assetBackfillData"]["assetBackfillStatuses"] if s
@@ -362,6 +410,8 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
     ended = [r["endTime"] for r in runs if r["endTime"]]
     breakdown = {  # where the wall time went, from the runs' own timestamps
         "launch_to_first_run_created_s": (min(created) - launched_at) if created else None,
+        # every partition is stored when the backfill's last run ends; the daemon marks the backfill done later
+        "launch_to_last_run_end_s": (max(ended) - launched_at) if ended else None,
         "run_created_to_started_s_median": statistics.median(waits) if waits else None,
         "run_s_median": statistics.median(durations) if durations else None,
         "run_s_sum": sum(durations),
@@ -378,6 +428,16 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         "wall_s": wall,
         "server_s": (backfill["endTimestamp"] - backfill["timestamp"]) if backfill["endTimestamp"] else None,
         "runs": len(runs),
+        "run_timeline": sorted(  # seconds after the launch request: created, started, ended
+            (
+                [
+                    round(t - launched_at, 1) if t else None
+                    for t in (r["creationTime"], r["startTime"], r["endTime"])
+                ]
+                for r in runs
+            ),
+            key=lambda row: row[0] or 0.0,
+        ),
         "runs_failed": sum(r["status"] != "SUCCESS" for r in runs),
         "breakdown": breakdown,
         "other_runs": {job: others.count(job) for job in sorted(set(others))},  # sensors' runs meanwhile
@@ -412,11 +472,13 @@ def summarize(results: list[dict[str, Any]], model: str) -> dict[int, dict[str, 
     for n in sorted({r["windows"] for r in results if r["model"] == model}):
         same = [r for r in results if r["model"] == model and r["windows"] == n]
         wall = statistics.median(r["wall_s"] for r in same)
+        stored = [r["breakdown"]["launch_to_last_run_end_s"] for r in same]
         out[n] = {
             "windows": n,
             "repeats": len(same),
             "runs": statistics.median(r["runs"] for r in same),
             "wall_s": wall,
+            "stored_s": statistics.median(stored) if None not in stored else None,
             "s_per_window": wall / n,
             "all_materialized": all(r["all_materialized"] for r in same),
             "load": same[-1]["load_after"],
@@ -429,22 +491,25 @@ def table(summary: dict[str, Any]) -> str:
     baseline = summary["baseline"]
     per_window = baseline[max(baseline)]["s_per_window"] if baseline else None
     lines = [
-        "| model | windows | runs | wall s | s/window | vs baseline s/window | all materialized | load (1/5/15 min) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | :---: | --- |",
+        "| model | windows | runs | wall s | every partition stored at | s/window | vs baseline s/window "
+        "| all materialized | load (1/5/15 min) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | --- |",
     ]
     for label, rows in (("R (range)", summary["range"]), ("S (1 run/window)", baseline)):
         for n, row in rows.items():
             ratio = f"{per_window / row['s_per_window']:.1f}x faster" if per_window else "n/a"
             if rows is baseline:
                 ratio = "baseline" if n == max(baseline) else "-"
+            stored = "-" if row["stored_s"] is None else f"{row['stored_s']:.1f} s"
             lines.append(
-                f"| {label} | {n} | {row['runs']:g} | {row['wall_s']:.1f} | {row['s_per_window']:.2f} | {ratio} | "
+                f"| {label} | {n} | {row['runs']:g} | {row['wall_s']:.1f} | {stored} | {row['s_per_window']:.2f} "
+                f"| {ratio} | "
                 f"{'yes' if row['all_materialized'] else 'NO'} | {row['load']} |"
             )
     if per_window and summary["range"]:
         largest = max(summary["range"])
         lines.append(
-            f"| S extrapolated (not measured) | {largest} | {largest} | {per_window * largest:.0f} | "
+            f"| S extrapolated (not measured) | {largest} | {largest} | {per_window * largest:.0f} | - | "
             f"{per_window:.2f} | = S at {max(baseline)} windows | - | - |"
         )
     return "\n".join(lines)
@@ -474,6 +539,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary home")
     parser.add_argument(
+        "--storage",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the instance's storage: the demo's SQLite (default) or PostgreSQL (a temporary database)",
+    )
+    parser.add_argument("--pg-host", default="127.0.0.1", help="PostgreSQL host for --storage postgres")
+    parser.add_argument("--pg-port", type=int, default=5432, help="PostgreSQL port for --storage postgres")
+    parser.add_argument(
+        "--event-batch-size",
+        type=int,
+        default=None,
+        help="DAGSTER_EVENT_BATCH_SIZE for every process (default: 1000 with postgres, unset with sqlite, "
+        "whose storage writes a batch one event at a time)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="smoke run: R 24 windows, S 6, 1000 rows, once each"
     )
     args = parser.parse_args(argv)
@@ -491,6 +571,28 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.api import wait_for_code_location
 
     root = Path(tempfile.mkdtemp(prefix="sentinel-backfill-"))
+    batch = (
+        args.event_batch_size
+        if args.event_batch_size is not None
+        else (1000 if args.storage == "postgres" else 0)
+    )
+    extra_env = {"DAGSTER_EVENT_BATCH_SIZE": str(batch)} if batch else {}
+    database = f"ds_backfill_{uuid.uuid4().hex[:12]}" if args.storage == "postgres" else None
+    if database:
+        try:
+            postgres_database(args.pg_host, args.pg_port, database)
+        except Exception as exc:  # psycopg2.OperationalError and friends: one line, exit 1
+            print(
+                f"backfill_range: PostgreSQL at {args.pg_host}:{args.pg_port}: {exc}".strip(), file=sys.stderr
+            )
+            return 1
+        extra_env.update(
+            DAGSTER_PG_HOST=args.pg_host,
+            DAGSTER_PG_PORT=str(args.pg_port),
+            DAGSTER_PG_USER="postgres",
+            DAGSTER_PG_PASSWORD="",
+            DAGSTER_PG_DB=database,
+        )
     cpu = cpu_reference()
     print(f"load average at start: {load()}; CPU reference (5M Python additions): {cpu} s", file=sys.stderr)
     t0 = time.monotonic()
@@ -498,7 +600,14 @@ def main(argv: list[str] | None = None) -> int:
     prepared: dict[str, Any] | None = None
     failure = None
     try:
-        prepared = prepare(root, days=days, rows=args.rows, max_per_run=args.max_partitions_per_run)
+        prepared = prepare(
+            root,
+            days=days,
+            rows=args.rows,
+            max_per_run=args.max_partitions_per_run,
+            storage=args.storage,
+            extra_env=extra_env,
+        )
         config = prepared["config"]
         print(
             f"setup (data: {days} days, {prepared['log']['rows']:,} rows; registry; baseline) took "
@@ -552,12 +661,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
+            if database:
+                postgres_database(args.pg_host, args.pg_port, database, drop=True)
     supported = prepared["range_runs_supported"]
     summary = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "range_runs_supported": supported,
         "max_partitions_per_run": args.max_partitions_per_run if supported else 1,
         "run_queue": run_queue(),
+        "storage": args.storage,
+        "event_batch_size": batch or None,
         "cpu_reference_s": cpu,
         "workers": os.environ.get("SENTINEL_WORKERS") or "default (CPUs this process may use)",
         "log": prepared["log"],
@@ -570,7 +683,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, indent=2, default=str) + "\n")
     print(
-        f"\nRange backfills through GraphQL (dagster dev, demo run queue), hourly windows of ~{args.rows:,} rows; "
+        f"\nRange backfills through GraphQL (dagster dev, demo run queue, {args.storage} storage"
+        + (f", DAGSTER_EVENT_BATCH_SIZE {batch}" if batch else "")
+        + f"), hourly windows of ~{args.rows:,} rows; "
         f"R: max_partitions_per_run {summary['max_partitions_per_run']}"
         + ("" if supported else " (not supported by the installed code: one run per window)")
         + f"; S: 1; run queue: {summary['run_queue']}; CPU reference (5M Python additions) {cpu} s; "

@@ -41,6 +41,33 @@ def test_every_detector_finds_a_latency_spike_deterministically(name):
     assert start == current.index[40] and length == 6 and strength > 0.8
 
 
+@pytest.mark.parametrize(("rows", "contamination", "seed"), [(2_028, 0.01, 0), (300, 0.05, 7), (60, 0.2, 3)])
+def test_iforest_scores_equal_pyods_iforest(rows, contamination, seed):
+    """The default detector is PyOD's IForest scored once: its decision scores are PyOD's, bit for bit, on a
+    week of hourly signal rows (2,028), a short history and a handful of rows, and so is every flag."""
+    from pyod.models.iforest import IForest
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 9))
+    X[-5:] += 10.0  # five rows far from the rest in every column: isolated early
+    ours = get_detector("iforest", contamination=contamination, seed=seed).fit(X).decision_scores_
+    pyods = IForest(contamination=contamination, random_state=seed, n_estimators=100).fit(X).decision_scores_
+    np.testing.assert_array_equal(ours, pyods)
+    assert (ours[-5:] > np.quantile(ours, 1 - contamination)).all()
+    history, current = _signals(seed=seed), _signals(n=50, seed=seed + 1)
+    found = detect_signal_anomalies(current, history=history, contamination=contamination, seed=seed)
+    z = pd.concat([history, current]).astype(float)  # the same robust scaling as detect_signal_anomalies
+    median = history.astype(float).median()
+    scale = ((history.astype(float) - median).abs().median() * 1.4826).where(lambda s: s > 0, 1.0)
+    fitted = IForest(contamination=contamination, random_state=seed, n_estimators=100).fit(
+        ((z - median) / scale).to_numpy()
+    )
+    expected = fitted.decision_scores_[-50:]
+    np.testing.assert_allclose(found["anomaly_score"].to_numpy(), expected, rtol=0, atol=1e-12)
+    cutoff = np.quantile(fitted.decision_scores_, 1 - contamination)
+    assert (found["is_anomaly"].to_numpy() == (expected > cutoff)).all()
+
+
 def test_registry_errors():
     with pytest.raises(UnknownNameError, match="iforest"):
         get_detector("nope")

