@@ -209,7 +209,13 @@ def postgres_database(host: str, port: int, name: str, *, drop: bool = False) ->
 
 
 def prepare(
-    root: Path, *, days: int, rows: int, max_per_run: int, storage: str = "sqlite", extra_env: dict[str, str]
+    root: Path,
+    *,
+    days: int,
+    rows: int,
+    max_per_run: int,
+    storage: str = "sqlite",
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Data, models file, registry and baseline under ``root``; returns the environment and what was written."""
     from sentinel_assets.demo import home_environment
@@ -217,7 +223,7 @@ def prepare(
     dagster_home = root / "dagster_home"
     dagster_home.mkdir(parents=True)
     (dagster_home / "dagster.yaml").write_text(instance_yaml(storage))
-    env = {**home_environment(dagster_home, root, root / "sentinel.yaml"), **extra_env}
+    env = {**home_environment(dagster_home, root, root / "sentinel.yaml"), **(extra_env or {})}
     os.environ.update(env)
     from dagster import DagsterInstance
 
