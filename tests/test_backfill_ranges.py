@@ -41,10 +41,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return make_project(tmp_path_factory.mktemp("ranges"), days=12, rows_per_hour=60)
 
 
-def _world(project: Project, home: Path) -> tuple[Definitions, DagsterInstance]:
-    """Definitions storing under ``home``, a fresh instance, the champion registered and the baseline built."""
+def _world(
+    project: Project, home: Path, instance: DagsterInstance | None = None
+) -> tuple[Definitions, DagsterInstance]:
+    """Definitions storing under ``home``, a fresh instance (or ``instance``), the champion registered and the
+    baseline built."""
     defs = build_definitions(project.config, project.settings(SENTINEL_HOME=str(home)))
-    instance = DagsterInstance.ephemeral()
+    instance = instance or DagsterInstance.ephemeral()
     spec = project.config.models[0]
     snapshot = project.config.resolve(spec.data.training_snapshot)
     bootstrap_registry(defs.resources["model_registry"], spec, snapshot)
@@ -135,6 +138,44 @@ def test_incidents_chain_across_the_two_ranges_as_window_by_window(both: dict[st
     assert incidents[keys[split]] and incidents[keys[split + 1]] == incidents[keys[split]]
     rca = both["range"]["rca_report"]
     assert rca[keys[split + 1]]["onset_window"] == rca[keys[split]]["onset_window"]
+
+
+@pytest.mark.integration
+def test_ranges_on_postgresql_with_batched_event_writes_record_what_sqlite_records(
+    project: Project, both: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same two ranges on the production storage: PostgreSQL (a fresh database on 127.0.0.1:5432,
+    ``deploy/dagster.postgres.yaml``) with ``DAGSTER_EVENT_BATCH_SIZE`` as ``deploy/k8s/configmap.yaml`` sets it, so
+    each step's materializations go to the database in one transaction. Every window's latest record of every
+    per-window asset carries the same metadata as on the in-memory SQLite instance above."""
+    from tests.test_health import pg_env, pg_home, throwaway_database
+
+    keys, split = both["keys"], both["split"]
+    with throwaway_database() as db:
+        for name, value in {**pg_env(db), "DAGSTER_EVENT_BATCH_SIZE": "1000"}.items():
+            monkeypatch.setenv(name, value)
+        with DagsterInstance.from_config(str(pg_home(tmp_path))) as instance:
+            defs, _ = _world(project, tmp_path / "range", instance)
+            storage, batches = instance.event_log_storage, []
+            write_batch = storage.store_event_batch
+            monkeypatch.setattr(  # count what PostgreSQL got in batches (the writes themselves are the real ones)
+                storage,
+                "store_event_batch",
+                lambda events: (batches.append(len(events)), write_batch(events)),
+            )
+            assert _run_range(defs, instance, keys[0], keys[split]).success
+            assert _run_range(defs, instance, keys[split + 1], keys[-1]).success
+            recorded = _recorded(instance, keys)
+    # each step's materializations went in one batch (and the planned events at run creation in another)
+    assert batches.count(split + 1) >= len(WINDOW_ASSETS) and batches.count(len(keys) - split - 1) >= len(
+        WINDOW_ASSETS
+    )
+    for name in WINDOW_ASSETS:
+        assert set(recorded[name]) == set(keys), name
+        for key in keys:
+            a, b = dict(both["range"][name][key]), dict(recorded[name][key])
+            assert str(a.pop("path")).split("/range/")[1] == str(b.pop("path")).split("/range/")[1]
+            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
 
 
 def test_a_range_after_the_current_window_acts_only_on_the_newest_report(both: dict[str, Any]) -> None:
