@@ -292,13 +292,15 @@ def prepare(
 
 
 def run_queue() -> dict[str, Any]:
-    """The run coordinator settings of the demo's instance (Dagster's default of 10 concurrent runs when unset)."""
+    """The run coordinator settings of the demo's instance (Dagster's defaults when unset: 10 runs, 5 s)."""
     from sentinel_assets.demo import DAGSTER_YAML
 
     config = yaml.safe_load(DAGSTER_YAML)["run_coordinator"]
+    settings = config.get("config", {})
     return {
         "class": config["class"],
-        "max_concurrent_runs": config.get("config", {}).get("max_concurrent_runs", 10),
+        "max_concurrent_runs": settings.get("max_concurrent_runs", 10),
+        "dequeue_interval_seconds": settings.get("dequeue_interval_seconds", 5),
     }
 
 
