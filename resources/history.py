@@ -141,11 +141,22 @@ def materializations(
 def latest_by_partition(
     instance: DagsterInstance, key: AssetKey, partitions: Iterable[str]
 ) -> dict[str, Materialization]:
-    """The newest materialization of ``key`` for each of ``partitions`` that has one."""
-    wanted = list(partitions)
+    """The newest materialization of ``key`` for each of ``partitions`` that has one.
+
+    One query of the newest ``4 × len(partitions)`` records; when that many came back, a partition materialized
+    many times since another's newest record (a window re-run by late data or repeated backfills) may have crowded
+    it out, so the partitions still missing are asked again on their own.
+    """
+    wanted = list(dict.fromkeys(partitions))
     if not wanted:
         return {}
-    return newest_by_partition(materializations(instance, key, partitions=wanted, limit=len(wanted) * 4))
+    limit = len(wanted) * 4
+    records = materializations(instance, key, partitions=wanted, limit=limit)
+    found = newest_by_partition(records)
+    missing = [k for k in wanted if k not in found]
+    if len(records) == limit and missing:  # each round finds at least one of them, so this ends
+        found.update(latest_by_partition(instance, key, missing))
+    return found
 
 
 def newest_by_partition(newest_first: Iterable[Materialization]) -> dict[str, Materialization]:

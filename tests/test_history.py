@@ -61,6 +61,22 @@ def test_materializations_are_plain_values_newest_first(instance: DagsterInstanc
     assert history.materializations_after(instance, key, newest[0].storage_id) == []
 
 
+def test_latest_by_partition_finds_a_window_crowded_out_by_another_ones_reruns(
+    instance: DagsterInstance,
+) -> None:
+    """Yesterday's window re-run 12 times after the day before's only record: the newest 4 × 2 records are all
+    yesterday's, and the day before must still be found (a trailing history that silently loses it would judge
+    the next window on less history than it says)."""
+    key = asset_key(PREFIX, "system_signals")
+    instance.report_runless_asset_event(AssetMaterialization(key, partition="2026-10-01", metadata={"n": 0}))
+    for i in range(12):
+        instance.report_runless_asset_event(
+            AssetMaterialization(key, partition="2026-10-02", metadata={"n": i + 1})
+        )
+    latest = history.latest_by_partition(instance, key, ["2026-10-01", "2026-10-02", "2026-10-03"])
+    assert {k: m.metadata["n"] for k, m in latest.items()} == {"2026-10-01": 0, "2026-10-02": 12}
+
+
 def test_latest_per_partition_reads_every_page(instance: DagsterInstance, monkeypatch) -> None:
     key = asset_key(PREFIX, "drift_report")
     monkeypatch.setattr(history, "PAGE", 2)
