@@ -99,6 +99,8 @@ class RcaHistory:
         self.upstream = UpstreamReads(instance)
         self._in_run: dict[str, history.Materialization] = {}
         self._stored: list[history.Materialization] | None = None
+        # per opening window: its incident's onset and the events around it (the same for every window it spans)
+        self.openings: dict[str, tuple[datetime, pd.DataFrame]] = {}
 
     def latest(self, partitions: list[str]) -> dict[str, history.Materialization]:
         """The newest record of each of ``partitions`` that has one."""
@@ -190,9 +192,14 @@ def continue_incident(
     opened = (onset_window(spec.id, incident, partitions, start, partition=key) or key) if incident else key
     if opened == key:
         return inputs, key
-    onset = opening_onset(past, spec, partitions, opened)
-    first = partitions.time_window_for_partition_key(opened)
-    events = pd.concat([read_model_events(spec, catalog, first.start, first.end), inputs.events])
+    if opened not in past.openings:
+        first = partitions.time_window_for_partition_key(opened)
+        past.openings[opened] = (
+            opening_onset(past, spec, partitions, opened),
+            read_model_events(spec, catalog, first.start, first.end),
+        )
+    onset, opening_events = past.openings[opened]
+    events = pd.concat([opening_events, inputs.events])
     return replace(
         inputs,
         drift_report={**inputs.drift_report, "drift_start": onset.isoformat()},
