@@ -69,9 +69,8 @@ class IsolationForestScores:
             n_estimators=self.n_estimators, contamination="auto", n_jobs=1, random_state=self.random_state
         ).fit(X)
         scores = forest.score_samples(X)
-        offset = np.percentile(
-            scores, 100.0 * self.contamination
-        )  # scikit-learn's offset_ for this contamination
+        # scikit-learn's offset_ for this contamination, from the same scores
+        offset = np.percentile(scores, 100.0 * self.contamination)
         self.decision_scores_ = (scores - offset) * -1  # PyOD: invert_order(decision_function(X))
         return self
 
