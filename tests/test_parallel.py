@@ -19,7 +19,8 @@ def test_results_come_back_in_input_order_from_more_than_one_process() -> None:
     assert [value for value, _ in out] == [x + offset for x in range(30)]
     pids = [pid for _, pid in out]
     assert pids[0] == os.getpid()  # the calling process computes the first chunk
-    assert len(set(pids)) == 3
+    # the two other chunks go to the pool's two workers, or both to one that was free first (seen in CI)
+    assert len(set(pids)) in (2, 3) and set(pids[10:]).isdisjoint({os.getpid()})
     assert pids == sorted(pids, key=pids.index)  # each process one contiguous chunk
 
 
