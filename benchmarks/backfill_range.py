@@ -195,19 +195,6 @@ def instance_yaml(storage: str) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def postgres_database(host: str, port: int, name: str, *, drop: bool = False) -> None:
-    """Create (or drop) the benchmark's own database on the server at ``host:port`` (user ``postgres``)."""
-    import psycopg2
-
-    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres", connect_timeout=10)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" if drop else f"CREATE DATABASE {name}")
-    finally:
-        conn.close()
-
-
 def prepare(
     root: Path,
     *,
@@ -577,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     from drift_sentinel.errors import SentinelError
     from sentinel_assets.live_demo import DagsterDev
     from tests.support.api import wait_for_code_location
+    from tests.support.postgres import admin
 
     root = Path(tempfile.mkdtemp(prefix="sentinel-backfill-"))
     batch = (
@@ -588,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     database = f"ds_backfill_{uuid.uuid4().hex[:12]}" if args.storage == "postgres" else None
     if database:
         try:
-            postgres_database(args.pg_host, args.pg_port, database)
+            admin(f"CREATE DATABASE {database}", host=args.pg_host, port=args.pg_port)
         except Exception as exc:  # psycopg2.OperationalError and friends: one line, exit 1
             print(
                 f"backfill_range: PostgreSQL at {args.pg_host}:{args.pg_port}: {exc}".strip(), file=sys.stderr
@@ -670,7 +658,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
             if database:
-                postgres_database(args.pg_host, args.pg_port, database, drop=True)
+                admin(
+                    f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", host=args.pg_host, port=args.pg_port
+                )
     supported = prepared["range_runs_supported"]
     summary = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),

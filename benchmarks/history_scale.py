@@ -48,30 +48,6 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     return statistics.median(times), max(times)
 
 
-def admin(sql: str, host: str, port: int) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname="postgres")
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def admin_db(sql: str, db: str, host: str, port: int) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(host=host, port=port, user="postgres", dbname=db)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 def seed(instance: object, spec: object, runs: int, chunk: int = 1000) -> None:
     """``runs`` remediation runs of the model and as many rca_report materializations (no incident).
 
@@ -154,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-host", default="127.0.0.1")
     parser.add_argument("--pg-port", type=int, default=5432)
     args = parser.parse_args(argv)
+    from tests.support.postgres import admin
+
     runs = 2_000 if args.quick else args.runs
 
     db = f"ds_bench_{uuid.uuid4().hex[:12]}"
@@ -167,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         DAGSTER_PG_PASSWORD="",
         DAGSTER_PG_DB=db,
     )
-    admin(f"CREATE DATABASE {db}", args.pg_host, args.pg_port)
+    admin(f"CREATE DATABASE {db}", host=args.pg_host, port=args.pg_port)
     try:
         from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter, build_sensor_context
 
@@ -190,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             # A long-lived instance has planner statistics (autovacuum's ANALYZE); a freshly filled one has
             # none, and then PostgreSQL may pick a nested-loop plan that takes tens of seconds (``--no-analyze``).
             if not args.no_analyze:
-                admin_db("ANALYZE", db, args.pg_host, args.pg_port)
+                admin("ANALYZE", db=db, host=args.pg_host, port=args.pg_port)
             print(
                 f"seeded {runs} runs + {runs} rca_report materializations in {time.perf_counter() - start:.1f} s"
             )
@@ -286,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, (median, worst) in rows:
                 print(f"{name:48} {median:9.3f} {worst:7.3f}")
     finally:
-        admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", args.pg_host, args.pg_port)
+        admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)", host=args.pg_host, port=args.pg_port)
         shutil.rmtree(home, ignore_errors=True)
     return 0
 

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import psycopg2
 import pytest
 from dagster import DagsterInstance
 
@@ -30,6 +29,7 @@ from drift_sentinel.settings import Settings
 from resources.health import check_daemon, check_database, check_health, check_mlflow, check_s3
 from tests.support import servers
 from tests.support.fixtures import moto_endpoint, s3_credentials  # noqa: F401
+from tests.support.postgres import admin
 from tests.support.servers import free_port, moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,25 +63,15 @@ def _settings(tmp_path: Path, **env: str) -> Settings:
     return Settings.from_env({"SENTINEL_HOME": str(tmp_path / "sentinel"), **env})
 
 
-def _admin(sql: str) -> None:
-    conn = psycopg2.connect(dbname="postgres", **PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 @contextlib.contextmanager
 def throwaway_database() -> Iterator[str]:
     """A fresh PostgreSQL database, dropped (connections and all) afterwards."""
     name = f"ds_test_{uuid.uuid4().hex[:12]}"
-    _admin(f"CREATE DATABASE {name}")
+    admin(f"CREATE DATABASE {name}", host=PG["host"], port=PG["port"])
     try:
         yield name
     finally:
-        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", host=PG["host"], port=PG["port"])
 
 
 def pg_env(db: str, port: int = 5432) -> dict[str, str]:
