@@ -532,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=OUTPUT, help=f"JSON file (default {OUTPUT.relative_to(REPO)})"
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary home")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary home (and the --storage postgres database)"
+    )
     parser.add_argument(
         "--storage",
         choices=("sqlite", "postgres"),
