@@ -568,7 +568,6 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.api import wait_for_code_location
     from tests.support.postgres import admin
 
-    root = Path(tempfile.mkdtemp(prefix="sentinel-backfill-"))
     batch = (
         args.event_batch_size
         if args.event_batch_size is not None
@@ -581,7 +580,8 @@ def main(argv: list[str] | None = None) -> int:
             admin(f"CREATE DATABASE {database}", host=args.pg_host, port=args.pg_port)
         except Exception as exc:  # psycopg2.OperationalError and friends: one line, exit 1
             print(
-                f"backfill_range: PostgreSQL at {args.pg_host}:{args.pg_port}: {exc}".strip(), file=sys.stderr
+                f"backfill_range: PostgreSQL at {args.pg_host}:{args.pg_port}: {' '.join(str(exc).split())}",
+                file=sys.stderr,
             )
             return 1
         extra_env.update(
@@ -591,6 +591,9 @@ def main(argv: list[str] | None = None) -> int:
             DAGSTER_PG_PASSWORD="",
             DAGSTER_PG_DB=database,
         )
+    root = Path(
+        tempfile.mkdtemp(prefix="sentinel-backfill-")
+    )  # after the database: nothing to clean on failure
     cpu = cpu_reference()
     print(f"load average at start: {load()}; CPU reference (5M Python additions): {cpu} s", file=sys.stderr)
     t0 = time.monotonic()
