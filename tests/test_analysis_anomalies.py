@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from drift_sentinel.analysis import DETECTORS, detect_signal_anomalies, prophet_anomalies
-from drift_sentinel.analysis.anomalies import anomaly_strength, get_detector
+from drift_sentinel.analysis.anomalies import (
+    IsolationForestScores,
+    anomaly_strength,
+    average_path_length,
+    get_detector,
+)
 from drift_sentinel.errors import DataError, UnknownNameError
 
 
@@ -43,8 +48,9 @@ def test_every_detector_finds_a_latency_spike_deterministically(name):
 
 @pytest.mark.parametrize(("rows", "contamination", "seed"), [(2_028, 0.01, 0), (300, 0.05, 7), (60, 0.2, 3)])
 def test_iforest_scores_equal_pyods_iforest(rows, contamination, seed):
-    """The default detector is PyOD's IForest scored once: its decision scores are PyOD's, bit for bit, on a
-    week of hourly signal rows (2,028), a short history and a handful of rows, and so is every flag."""
+    """The default detector builds PyOD's IForest's trees itself and scores the rows once: its decision scores are
+    PyOD's, bit for bit, on a week of hourly signal rows (2,028), a short history and a handful of rows, and so is
+    every flag."""
     from pyod.models.iforest import IForest
 
     rng = np.random.default_rng(seed)
@@ -54,6 +60,58 @@ def test_iforest_scores_equal_pyods_iforest(rows, contamination, seed):
     pyods = IForest(contamination=contamination, random_state=seed, n_estimators=100).fit(X).decision_scores_
     np.testing.assert_array_equal(ours, pyods)
     assert (ours[-5:] > np.quantile(ours, 1 - contamination)).all()
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "layout", "trees"),
+    [
+        (1, 3, "plain", 100),  # one row: depth 0, scikit-learn's score -0.5
+        (2, 2, "plain", 100),
+        (11, 3, "plain", 37),
+        (257, 5, "plain", 100),  # one row more than a tree's subsample
+        (2_028, 14, "ties", 100),  # rounded values and 50 identical rows
+        (500, 6, "constant", 100),  # a column that never varies
+        (400, 4, "fortran", 100),  # column-major input
+        (3_000, 3, "plain", 37),
+    ],
+)
+def test_iforest_trees_are_pyods_on_edge_cases(rows, columns, layout, trees):
+    """Every tree is scikit-learn's: ties, constant columns, tiny and odd sizes, another tree count, any layout."""
+    from pyod.models.iforest import IForest
+
+    X = np.random.default_rng(rows).normal(size=(rows, columns))
+    if layout == "ties":
+        X = np.round(X, 1)
+        X[:50] = X[0]
+    elif layout == "constant":
+        X[:, 2] = 1.5
+    elif layout == "fortran":
+        X = np.asfortranarray(X)
+    ours = (
+        IsolationForestScores(contamination=0.05, random_state=rows, n_estimators=trees)
+        .fit(X)
+        .decision_scores_
+    )
+    pyods = IForest(contamination=0.05, random_state=rows, n_estimators=trees).fit(X).decision_scores_
+    np.testing.assert_array_equal(ours, pyods)
+
+
+def test_average_path_length_is_the_papers_c_of_n():
+    """c(n) = 2 H(n - 1) - 2 (n - 1) / n (Liu, Ting & Zhou 2008, eq. 1): with H(i) ≈ ln(i) + γ it is within
+    1 / (n - 1) of the value with the exact harmonic number (H(i) - ln(i) - γ ≈ 1 / 2i), and 0 and 1 below 3."""
+    sizes = np.array([0, 1, 2, 3, 4, 10, 256, 2_028])
+    ours = average_path_length(sizes)
+    assert ours[:3].tolist() == [0.0, 0.0, 1.0]
+    for n, c in zip(sizes[3:], ours[3:], strict=True):
+        exact = 2 * sum(1 / i for i in range(1, n)) - 2 * (n - 1) / n
+        assert 0 < exact - c < 1 / (n - 1), n
+
+
+@pytest.mark.parametrize(("contamination", "seed"), [(0.01, 0), (0.05, 7)])
+def test_signal_anomalies_are_pyods_iforest_on_robust_scaled_signals(contamination, seed):
+    """detect_signal_anomalies fits PyOD's IForest on the robust-scaled history and current rows together."""
+    from pyod.models.iforest import IForest
+
     history, current = _signals(seed=seed), _signals(n=50, seed=seed + 1)
     found = detect_signal_anomalies(current, history=history, contamination=contamination, seed=seed)
     z = pd.concat([history, current]).astype(float)  # the same robust scaling as detect_signal_anomalies
