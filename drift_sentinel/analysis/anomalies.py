@@ -3,10 +3,11 @@
 :func:`detect_signal_anomalies` scores each signal vector (one row of :func:`compute_signals`) with a PyOD detector
 chosen by short name (:data:`DETECTORS`): ``iforest`` (Isolation Forest, Liu, Ting & Zhou 2008, ICDM; PyOD's
 ``IForest``, built and scored in a third of its time by :class:`IsolationForestScores`) by default, ``knn``
-(Ramaswamy, Rastogi & Shim 2000) or ``lof`` (Breunig et al. 2000), after robust scaling (median / MAD). A row is anomalous when its score exceeds the
-``1 - contamination`` quantile of the scores of the rows the detector was fitted on: the trailing history together
-with the current rows when a history is given (the history sets the scale), otherwise the rows themselves. The
-``top_signal`` of an anomaly is the signal with the largest robust z-score.
+(Ramaswamy, Rastogi & Shim 2000) or ``lof`` (Breunig et al. 2000), after robust scaling (median / MAD). A row is
+anomalous when its score exceeds the ``1 - contamination`` quantile of the scores of the rows the detector was
+fitted on: the trailing history together with the current rows when a history is given (the history sets the
+scale), otherwise the rows themselves. The ``top_signal`` of an anomaly is the signal with the largest robust
+z-score.
 
 :func:`prophet_anomalies` fits one Prophet model (Taylor & Letham 2018, "Forecasting at Scale", *The
 American Statistician* 72(1)) per signal on the trailing history — daily and weekly seasonality plus a
