@@ -118,7 +118,9 @@ mutation Wipe($ranges: [PartitionsByAssetSelector!]!) {
 }"""
 OTHER_RUNS = """
 query Others($after: Float) {
-  runsOrError(filter: {createdAfter: $after}) { ... on Runs { results { runId jobName } } }
+  runsOrError(filter: {createdAfter: $after}) {
+    ... on Runs { results { runId jobName creationTime startTime endTime } }
+  }
 }"""
 INCIDENTS = """
 query Incidents($key: AssetKeyInput!, $partitions: [String!], $limit: Int) {
@@ -394,11 +396,10 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
     )
     runs = backfill["runs"]
     ours = {r["runId"] for r in runs}
-    others = [
-        r["jobName"]
-        for r in gql(OTHER_RUNS, after=launched_at)["runsOrError"]["results"]
-        if r["runId"] not in ours
+    other_runs = [
+        r for r in gql(OTHER_RUNS, after=launched_at)["runsOrError"]["results"] if r["runId"] not in ours
     ]
+    others = [r["jobName"] for r in other_runs]
     durations = [r["endTime"] - r["startTime"] for r in runs if r["startTime"] and r["endTime"]]
     created = [r["creationTime"] for r in runs if r["creationTime"]]
     waits = [r["startTime"] - r["creationTime"] for r in runs if r["startTime"] and r["creationTime"]]
@@ -432,6 +433,17 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
                 for r in runs
             ),
             key=lambda row: row[0] or 0.0,
+        ),
+        "other_run_timeline": sorted(  # the sensors' runs meanwhile: job, created, started, ended
+            (
+                [r["jobName"]]
+                + [
+                    round(t - launched_at, 1) if t else None
+                    for t in (r["creationTime"], r["startTime"], r["endTime"])
+                ]
+                for r in other_runs
+            ),
+            key=lambda row: row[1] or 0.0,
         ),
         "runs_failed": sum(r["status"] != "SUCCESS" for r in runs),
         "breakdown": breakdown,

@@ -33,6 +33,10 @@ from drift_sentinel.errors import SentinelError
 DAGSTER_YAML = """# Embedded default instance for the demo: SQLite storage under this folder.
 telemetry:
   enabled: false
+storage:  # Dagster's SQLite files, its event log keeping an engine per file (sentinel_assets/sqlite_storage.py)
+  custom:
+    module: sentinel_assets.sqlite_storage
+    class: SentinelSqliteStorage
 run_coordinator:
   module: dagster._core.run_coordinator.queued_run_coordinator
   class: QueuedRunCoordinator
