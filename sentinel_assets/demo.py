@@ -52,6 +52,10 @@ run_coordinator:
 """
 
 
+EVENT_BATCH_ENV, EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "1000"
+"""A step's asset events go to storage in batches (one transaction per file on the demo's SQLite storage, one per
+step on PostgreSQL), as ``deploy/k8s/configmap.yaml`` sets it for production."""
+
 SUMMARY_FILE = "demo-summary.json"
 
 
@@ -72,6 +76,7 @@ def home_environment(dagster_home: Path, sentinel_home: Path, config_file: Path)
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "DAGSTER_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "true",
+        EVENT_BATCH_ENV: EVENT_BATCH_SIZE,
     }
 
 
@@ -86,6 +91,7 @@ def prepare_environment(home: Path, config_file: Path) -> None:
         (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    os.environ.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
 
 
 def _quiet(run_config: dict[str, Any] | None = None) -> dict[str, Any]:

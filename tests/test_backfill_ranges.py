@@ -22,8 +22,9 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from drift_sentinel.config import WindowSpec
 from resources import history
 from sentinel_assets.definitions import build_definitions
-from sentinel_assets.demo import bootstrap_registry
+from sentinel_assets.demo import DAGSTER_YAML, EVENT_BATCH_ENV, EVENT_BATCH_SIZE, bootstrap_registry
 from sentinel_assets.factory import WINDOW_ASSETS
+from sentinel_assets.sqlite_storage import EngineCachingSqliteEventLogStorage
 from tests.support.project import Project, make_project
 
 pytestmark = pytest.mark.slow
@@ -170,6 +171,47 @@ def test_ranges_on_postgresql_with_batched_event_writes_record_what_sqlite_recor
     assert batches.count(split + 1) >= len(WINDOW_ASSETS) and batches.count(len(keys) - split - 1) >= len(
         WINDOW_ASSETS
     )
+    for name in WINDOW_ASSETS:
+        assert set(recorded[name]) == set(keys), name
+        for key in keys:
+            a, b = dict(both["range"][name][key]), dict(recorded[name][key])
+            assert str(a.pop("path")).split("/range/")[1] == str(b.pop("path")).split("/range/")[1]
+            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
+
+
+def test_ranges_on_the_demos_sqlite_storage_with_batched_event_writes_record_what_dagsters_records(
+    project: Project, both: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same two ranges on the demo's instance (``DAGSTER_YAML``: Dagster's SQLite files through
+    ``sentinel_assets.sqlite_storage``) with ``DAGSTER_EVENT_BATCH_SIZE`` as the demo's environment sets it, so each
+    step's materializations and each run's planned events are written in one transaction per file. Every window's
+    latest record of every per-window asset carries the same metadata as on Dagster's own storage (one event at a
+    time), every window is listed as materialized, and each asset's latest materialization is the newest window's."""
+    keys, split = both["keys"], both["split"]
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage, batches = instance.event_log_storage, []
+        assert isinstance(storage, EngineCachingSqliteEventLogStorage)
+        defs, _ = _world(project, tmp_path / "range", instance)
+        write_batch = storage.store_event_batch
+        monkeypatch.setattr(  # count the batches (the writes themselves are the real ones)
+            storage, "store_event_batch", lambda events: (batches.append(len(events)), write_batch(events))
+        )
+        assert _run_range(defs, instance, keys[0], keys[split]).success
+        assert _run_range(defs, instance, keys[split + 1], keys[-1]).success
+        recorded = _recorded(instance, keys)
+        for name in WINDOW_ASSETS:
+            assert instance.get_materialized_partitions(_key(name)) == set(keys), name
+            latest = instance.get_latest_materialization_event(_key(name))
+            assert latest is not None and latest.dagster_event.partition == keys[-1], name
+    # each step's materializations in one batch, and each run's planned events (with its checks') in another
+    assert batches.count(split + 1) >= len(WINDOW_ASSETS), batches
+    assert batches.count(len(keys) - split - 1) >= len(WINDOW_ASSETS), batches
+    assert sum(b >= len(WINDOW_ASSETS) * (len(keys) - split - 1) for b in batches) >= 2, batches
     for name in WINDOW_ASSETS:
         assert set(recorded[name]) == set(keys), name
         for key in keys:

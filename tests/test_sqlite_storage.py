@@ -14,6 +14,7 @@ from dagster import (
     asset,
     materialize,
 )
+from dagster._core.events import ASSET_EVENTS
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 
 from sentinel_assets import sqlite_storage
@@ -115,3 +116,45 @@ def test_a_missing_home_is_one_clear_error(monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     with pytest.raises(ValueError, match="no base_dir in its config and DAGSTER_HOME is not set"):
         SentinelSqliteStorage.from_config_value(None, {})
+
+
+def _asset_rows(instance: DagsterInstance) -> dict[str, tuple]:
+    """The index's asset table: each asset's latest event and run, as the UI reads it."""
+    rows = {}
+    for record in instance.get_asset_records():
+        entry = record.asset_entry
+        latest = entry.last_materialization_record
+        rows[entry.asset_key.to_user_string()] = (
+            entry.last_run_id,
+            latest.event_log_entry.timestamp if latest else None,
+            entry.last_observation_record.event_log_entry.timestamp
+            if entry.last_observation_record
+            else None,
+        )
+    return rows
+
+
+def test_a_batch_stores_the_rows_one_event_at_a_time_stores(tmp_path, monkeypatch):
+    """A whole run's events (run, step, materialization and observation events mixed) stored as one batch on the
+    demo's storage give the run's file and the index what Dagster's storage gives them one event at a time."""
+    with _home(tmp_path / "dagster", "telemetry:\n  enabled: false\n", monkeypatch) as default:
+        assert materialize([window, chatty], instance=default, partition_key="2026-10-04").success
+        run_id = default.get_run_records()[0].dagster_run.run_id
+        entries = default.all_logs(run_id)
+        expected = [(e.dagster_event_type, e.step_key, e.timestamp) for e in entries]
+        expected_days = _days(default)
+        expected_chatty = [
+            r.event_log_entry.timestamp
+            for r in default.fetch_observations(AssetKey("chatty"), limit=100).records
+        ]
+        expected_assets = _asset_rows(default)
+    assert sum(e.dagster_event_type in ASSET_EVENTS for e in entries) >= 41 and len(entries) > 50
+    with _home(tmp_path / "demo", DAGSTER_YAML, monkeypatch) as demo:
+        demo.event_log_storage.store_event_batch(entries)
+        stored = demo.all_logs(run_id)
+        assert [(e.dagster_event_type, e.step_key, e.timestamp) for e in stored] == expected
+        assert _days(demo) == expected_days
+        chatty_ = demo.fetch_observations(AssetKey("chatty"), limit=100).records
+        assert [r.event_log_entry.timestamp for r in chatty_] == expected_chatty
+        assert demo.get_materialized_partitions(AssetKey("window")) == {"2026-10-04"}
+        assert _asset_rows(demo) == expected_assets
