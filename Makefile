@@ -41,7 +41,8 @@ lint: install
 
 ## The Dagster UI on the demo's instance.
 ui: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.sentinel/dagster_home} $(VENV)/bin/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/.sentinel/dagster_home} DAGSTER_EVENT_BATCH_SIZE=$${DAGSTER_EVENT_BATCH_SIZE:-1000} \
+		$(VENV)/bin/dagster dev -w workspace.yaml
 
 ## The service API (docs/api.md) on the demo's instance; remediation launches go through `make ui`'s webserver.
 ## A development token: `.venv/bin/drift-sentinel token issue --role operator --team ml-platform`.
