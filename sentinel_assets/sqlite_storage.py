@@ -18,7 +18,7 @@ The demo's ``dagster.yaml`` (``sentinel_assets.demo.DAGSTER_YAML``) selects it::
         class: SentinelSqliteStorage
 
 ``base_dir`` defaults to ``$DAGSTER_HOME``, where Dagster's default SQLite storage keeps its files (``history/``,
-``schedules/``), so a demo home written before keeps its runs.
+``schedules/``): a home written with Dagster's default storage keeps its runs when it switches to this one.
 """
 
 from __future__ import annotations
