@@ -333,6 +333,14 @@ def covered(ranges: list[tuple[str, str]], keys: list[str]) -> bool:
     return all(any(lo <= key <= hi for lo, hi in ranges) for key in keys)
 
 
+def timeline(run: dict[str, Any], launched_at: float) -> list[float | None]:
+    """A run's created, started and ended times in seconds after the launch request (None: not yet)."""
+    return [
+        round(t - launched_at, 1) if t else None
+        for t in (run["creationTime"], run["startTime"], run["endTime"])
+    ]
+
+
 def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[str, Any]:
     """One backfill of ``keys`` for ``spec`` from a wiped state; wall time, runs and the materialization check."""
     from sentinel_assets.ranges import BACKFILL_MODEL_TAG
@@ -424,26 +432,10 @@ def measure(gql: GraphQL, spec: Any, keys: list[str], timeout: float) -> dict[st
         "wall_s": wall,
         "server_s": (backfill["endTimestamp"] - backfill["timestamp"]) if backfill["endTimestamp"] else None,
         "runs": len(runs),
-        "run_timeline": sorted(  # seconds after the launch request: created, started, ended
-            (
-                [
-                    round(t - launched_at, 1) if t else None
-                    for t in (r["creationTime"], r["startTime"], r["endTime"])
-                ]
-                for r in runs
-            ),
-            key=lambda row: row[0] or 0.0,
-        ),
-        "other_run_timeline": sorted(  # the sensors' runs meanwhile: job, created, started, ended
-            (
-                [r["jobName"]]
-                + [
-                    round(t - launched_at, 1) if t else None
-                    for t in (r["creationTime"], r["startTime"], r["endTime"])
-                ]
-                for r in other_runs
-            ),
-            key=lambda row: row[1] or 0.0,
+        # seconds after the launch request: created, started, ended (the sensors' runs led by their job)
+        "run_timeline": sorted((timeline(r, launched_at) for r in runs), key=lambda row: row[0] or 0.0),
+        "other_run_timeline": sorted(
+            ([r["jobName"], *timeline(r, launched_at)] for r in other_runs), key=lambda row: row[1] or 0.0
         ),
         "runs_failed": sum(r["status"] != "SUCCESS" for r in runs),
         "breakdown": breakdown,
@@ -599,9 +591,8 @@ def main(argv: list[str] | None = None) -> int:
             DAGSTER_PG_PASSWORD="",
             DAGSTER_PG_DB=database,
         )
-    root = Path(
-        tempfile.mkdtemp(prefix="sentinel-backfill-")
-    )  # after the database: nothing to clean on failure
+    # after the database: nothing to clean up when it cannot be created
+    root = Path(tempfile.mkdtemp(prefix="sentinel-backfill-"))
     cpu = cpu_reference()
     print(f"load average at start: {load()}; CPU reference (5M Python additions): {cpu} s", file=sys.stderr)
     t0 = time.monotonic()

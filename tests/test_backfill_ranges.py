@@ -141,6 +141,39 @@ def test_incidents_chain_across_the_two_ranges_as_window_by_window(both: dict[st
     assert rca[keys[split + 1]]["onset_window"] == rca[keys[split]]["onset_window"]
 
 
+def _ranges_counting_batches(
+    project: Project,
+    both: dict[str, Any],
+    home: Path,
+    instance: DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, dict[str, dict[str, Any]]], list[int]]:
+    """``both``'s two ranges on ``instance``: every window's records, and the size of every batch its event log
+    got (counted around the real writes)."""
+    keys, split = both["keys"], both["split"]
+    defs, _ = _world(project, home, instance)
+    storage, batches = instance.event_log_storage, []
+    write_batch = storage.store_event_batch
+    monkeypatch.setattr(
+        storage, "store_event_batch", lambda events: (batches.append(len(events)), write_batch(events))
+    )
+    assert _run_range(defs, instance, keys[0], keys[split]).success
+    assert _run_range(defs, instance, keys[split + 1], keys[-1]).success
+    return _recorded(instance, keys), batches
+
+
+def _assert_records_equal(both: dict[str, Any], recorded: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Every window's latest metadata of every per-window asset equals the in-memory range's (stored paths compared
+    below each home)."""
+    keys = both["keys"]
+    for name in WINDOW_ASSETS:
+        assert set(recorded[name]) == set(keys), name
+        for key in keys:
+            a, b = dict(both["range"][name][key]), dict(recorded[name][key])
+            assert str(a.pop("path")).split("/range/")[1] == str(b.pop("path")).split("/range/")[1]
+            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
+
+
 @pytest.mark.integration
 def test_ranges_on_postgresql_with_batched_event_writes_record_what_sqlite_records(
     project: Project, both: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -156,27 +189,14 @@ def test_ranges_on_postgresql_with_batched_event_writes_record_what_sqlite_recor
         for name, value in {**pg_env(db), "DAGSTER_EVENT_BATCH_SIZE": "1000"}.items():
             monkeypatch.setenv(name, value)
         with DagsterInstance.from_config(str(pg_home(tmp_path))) as instance:
-            defs, _ = _world(project, tmp_path / "range", instance)
-            storage, batches = instance.event_log_storage, []
-            write_batch = storage.store_event_batch
-            monkeypatch.setattr(  # count what PostgreSQL got in batches (the writes themselves are the real ones)
-                storage,
-                "store_event_batch",
-                lambda events: (batches.append(len(events)), write_batch(events)),
+            recorded, batches = _ranges_counting_batches(
+                project, both, tmp_path / "range", instance, monkeypatch
             )
-            assert _run_range(defs, instance, keys[0], keys[split]).success
-            assert _run_range(defs, instance, keys[split + 1], keys[-1]).success
-            recorded = _recorded(instance, keys)
     # each step's materializations went in one batch (and the planned events at run creation in another)
     assert batches.count(split + 1) >= len(WINDOW_ASSETS) and batches.count(len(keys) - split - 1) >= len(
         WINDOW_ASSETS
     )
-    for name in WINDOW_ASSETS:
-        assert set(recorded[name]) == set(keys), name
-        for key in keys:
-            a, b = dict(both["range"][name][key]), dict(recorded[name][key])
-            assert str(a.pop("path")).split("/range/")[1] == str(b.pop("path")).split("/range/")[1]
-            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
+    _assert_records_equal(both, recorded)
 
 
 def test_ranges_on_the_demos_sqlite_storage_with_batched_event_writes_record_what_dagsters_records(
@@ -194,16 +214,8 @@ def test_ranges_on_the_demos_sqlite_storage_with_batched_event_writes_record_wha
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
     with DagsterInstance.from_config(str(home)) as instance:
-        storage, batches = instance.event_log_storage, []
-        assert isinstance(storage, EngineCachingSqliteEventLogStorage)
-        defs, _ = _world(project, tmp_path / "range", instance)
-        write_batch = storage.store_event_batch
-        monkeypatch.setattr(  # count the batches (the writes themselves are the real ones)
-            storage, "store_event_batch", lambda events: (batches.append(len(events)), write_batch(events))
-        )
-        assert _run_range(defs, instance, keys[0], keys[split]).success
-        assert _run_range(defs, instance, keys[split + 1], keys[-1]).success
-        recorded = _recorded(instance, keys)
+        assert isinstance(instance.event_log_storage, EngineCachingSqliteEventLogStorage)
+        recorded, batches = _ranges_counting_batches(project, both, tmp_path / "range", instance, monkeypatch)
         for name in WINDOW_ASSETS:
             assert instance.get_materialized_partitions(_key(name)) == set(keys), name
             latest = instance.get_latest_materialization_event(_key(name))
@@ -212,12 +224,7 @@ def test_ranges_on_the_demos_sqlite_storage_with_batched_event_writes_record_wha
     assert batches.count(split + 1) >= len(WINDOW_ASSETS), batches
     assert batches.count(len(keys) - split - 1) >= len(WINDOW_ASSETS), batches
     assert sum(b >= len(WINDOW_ASSETS) * (len(keys) - split - 1) for b in batches) >= 2, batches
-    for name in WINDOW_ASSETS:
-        assert set(recorded[name]) == set(keys), name
-        for key in keys:
-            a, b = dict(both["range"][name][key]), dict(recorded[name][key])
-            assert str(a.pop("path")).split("/range/")[1] == str(b.pop("path")).split("/range/")[1]
-            assert a == b, (name, key, {f for f in a.keys() | b.keys() if a.get(f) != b.get(f)})
+    _assert_records_equal(both, recorded)
 
 
 def test_a_range_after_the_current_window_acts_only_on_the_newest_report(both: dict[str, Any]) -> None:
