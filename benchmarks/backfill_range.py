@@ -563,6 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("rows", "max_partitions_per_run", "repeat"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.event_batch_size is not None and args.event_batch_size < 0:
+        parser.error(f"--event-batch-size must be >= 0 (0: no batching), got {args.event_batch_size}")
     if not args.windows and not args.baseline_windows:
         parser.error("--windows and --baseline-windows are both empty: nothing to measure")
     days = max(2, math.ceil(max(args.windows + args.baseline_windows) / 24))
